@@ -1,0 +1,108 @@
+package orchestrate
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/vyaparbazaar/dataops/dag"
+)
+
+// Plan is a validated graph and a selection of its nodes in the order they
+// may run.
+type Plan struct {
+	// Graph is the whole pipeline's validated graph.
+	Graph *dag.Graph
+	// Order is the selected nodes in topological order.
+	Order []*Node
+	// Unmatched lists selector criteria that matched no node.
+	Unmatched []string
+	byName    map[string]*Node
+	// deps are the effective dependencies: declared ones plus, for dbt build
+	// semantics, the data tests attached to a node's parents.
+	deps map[string][]string
+}
+
+// Vertices converts nodes to the graph's vertices.
+func Vertices(nodes []*Node) []dag.Vertex {
+	vs := make([]dag.Vertex, len(nodes))
+	for i, n := range nodes {
+		vs[i] = dag.Vertex{
+			Name: n.Name, Kind: string(n.Kind), Deps: n.Deps, DepLocations: n.DepLocations,
+			Path: n.Path, Tags: n.Tags, Config: n.Config, TestOf: n.TestOf, Location: n.Path,
+		}
+	}
+	return vs
+}
+
+// NewGraph validates the pipeline's nodes as a graph: duplicate names,
+// unknown dependencies (with file and line) and cycles are errors.
+func NewGraph(p Pipeline) (*dag.Graph, error) {
+	return dag.New(Vertices(p.Nodes()))
+}
+
+// NewPlan validates the pipeline and selects nodes with dbt's selector
+// grammar (empty selectors select everything).
+func NewPlan(p Pipeline, selectors, exclude []string) (*Plan, error) {
+	nodes := p.Nodes()
+	g, err := dag.New(Vertices(nodes))
+	if err != nil {
+		return nil, err
+	}
+	sel, err := g.SelectDetailed(selectors, exclude)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Graph: g, Unmatched: sel.Unmatched, byName: make(map[string]*Node, len(nodes))}
+	for _, n := range nodes {
+		plan.byName[n.Name] = n
+	}
+	plan.Order = make([]*Node, 0, len(sel.Nodes))
+	for _, name := range sel.Nodes {
+		n, ok := plan.byName[name]
+		if !ok {
+			return nil, fmt.Errorf("selector returned unknown node %q", name)
+		}
+		plan.Order = append(plan.Order, n)
+	}
+	plan.deps = effectiveDeps(g, plan.Order)
+	return plan, nil
+}
+
+// Node returns a node of the pipeline by name.
+func (p *Plan) Node(name string) *Node { return p.byName[name] }
+
+// effectiveDeps adds dbt build's edges: a child of model M also waits for
+// the tests attached to M, unless that would make a cycle (a test that reads
+// from the child itself).
+func effectiveDeps(g *dag.Graph, order []*Node) map[string][]string {
+	selected := make(map[string]bool, len(order))
+	for _, n := range order {
+		selected[n.Name] = true
+	}
+	deps := make(map[string][]string, len(order))
+	testsOf := map[string][]*Node{}
+	for _, n := range order {
+		deps[n.Name] = n.Deps
+		if n.Kind == KindTest && n.TestOf != "" && selected[n.TestOf] {
+			testsOf[n.TestOf] = append(testsOf[n.TestOf], n)
+		}
+	}
+	for _, n := range order {
+		if n.Kind == KindTest {
+			continue
+		}
+		var extra []string
+		for _, parent := range n.Deps {
+			for _, t := range testsOf[parent] {
+				if len(t.Deps) > 1 && slices.Contains(g.Ancestors(t.Name), n.Name) {
+					continue
+				}
+				extra = append(extra, t.Name)
+			}
+		}
+		if len(extra) > 0 {
+			deps[n.Name] = append(slices.Clip(n.Deps), extra...)
+		}
+	}
+	return deps
+}
