@@ -1,0 +1,553 @@
+package duckenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vyaparbazaar/dataops/internal/sqlident"
+	"github.com/vyaparbazaar/dataops/orchestrate"
+	"github.com/vyaparbazaar/dataops/orchestrate/project"
+)
+
+// DefaultStoreFailuresSchema is the schema data tests store their failing
+// rows in when RunnerOptions.StoreFailuresSchema is empty.
+const DefaultStoreFailuresSchema = "dbt_test__audit"
+
+// tempPrefix starts the name of every scratch table a build makes.
+const tempPrefix = "__dataops_tmp_"
+
+// ErrRelationNotFound is matched by the error a source node returns when its
+// relation does not exist.
+var ErrRelationNotFound = errors.New("relation does not exist")
+
+// RunnerOptions configures Env.Runner.
+type RunnerOptions struct {
+	// FullRefresh rebuilds incremental models from scratch.
+	FullRefresh bool
+	// StoreFailuresSchema is where data tests with store_failures keep
+	// their failing rows; default "dbt_test__audit".
+	StoreFailuresSchema string
+	// TargetDir, when set, receives each node's compiled SELECT under
+	// TargetDir/compiled/<path> and the statements that ran under
+	// TargetDir/run/<path>.
+	TargetDir string
+}
+
+// Runner returns an orchestrate.Runner that executes nodes whose Spec is a
+// *project.Model, *project.Seed, *project.Source or *project.DataTest in
+// this environment. Each node attempt uses its own connection; cancelling
+// the attempt's context interrupts the running statement.
+func (e *Env) Runner(opts RunnerOptions) orchestrate.Runner {
+	if opts.StoreFailuresSchema == "" {
+		opts.StoreFailuresSchema = DefaultStoreFailuresSchema
+	}
+	return &runner{env: e, opts: opts}
+}
+
+type runner struct {
+	env  *Env
+	opts RunnerOptions
+}
+
+// Run executes one attempt of n.
+func (r *runner) Run(ctx context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
+	if n == nil {
+		return orchestrate.Outcome{}, errors.New("duckenv: nil node")
+	}
+	switch spec := n.Spec.(type) {
+	case *project.Model:
+		if spec != nil {
+			return r.runModel(ctx, n, spec)
+		}
+	case *project.Seed:
+		if spec != nil {
+			return r.runSeed(ctx, n, spec)
+		}
+	case *project.Source:
+		if spec != nil {
+			return r.runSource(ctx, n, spec)
+		}
+	case *project.DataTest:
+		if spec != nil {
+			return r.runTest(ctx, n, spec)
+		}
+	}
+	return orchestrate.Outcome{}, fmt.Errorf("no runner for node %s (spec type %T)", n.Name, n.Spec)
+}
+
+// nodeLoc says where a node is defined, for errors.
+type nodeLoc struct {
+	kind, node, path string
+	line             int
+	// rewrite, when set, edits DuckDB's message (seed scratch paths).
+	rewrite func(string) string
+}
+
+// sqlErr locates a failed statement; c is the compiled SELECT the statement
+// wrapped with wrapSelect, or nil.
+func (l nodeLoc) sqlErr(err error, c *project.Compiled) error {
+	e := sqlError(err, l.kind, l.node, l.path, c)
+	if se, ok := e.(*SQLError); ok {
+		if se.Line == 0 && l.line > 0 && se.Path == l.path {
+			se.Line = l.line
+		}
+		if l.rewrite != nil {
+			se.Msg = l.rewrite(se.Msg)
+		}
+	}
+	return e
+}
+
+// errorf makes a located error that is not a database error.
+func (l nodeLoc) errorf(wrapped error, format string, args ...any) error {
+	msg := l.prefix() + fmt.Sprintf(format, args...)
+	return &locatedError{msg: msg, err: wrapped}
+}
+
+func (l nodeLoc) prefix() string {
+	var b strings.Builder
+	if l.path != "" {
+		b.WriteString(l.path)
+		if l.line > 0 {
+			fmt.Fprintf(&b, ":%d", l.line)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(l.kind)
+	b.WriteByte(' ')
+	b.WriteString(l.node)
+	b.WriteString(": ")
+	return b.String()
+}
+
+type locatedError struct {
+	msg string
+	err error
+}
+
+func (e *locatedError) Error() string { return e.msg }
+func (e *locatedError) Unwrap() error { return e.err }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ---- models -------------------------------------------------------------
+
+func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.Model) (orchestrate.Outcome, error) {
+	name := firstNonEmpty(m.Name, n.Name)
+	loc := nodeLoc{kind: "model", node: name, path: firstNonEmpty(m.Path, n.Path)}
+	mat := strings.ToLower(strings.TrimSpace(m.Materialized))
+	if mat == "" {
+		mat = project.MaterializedView
+	}
+	rel := m.Relation()
+	if rel.Name == "" {
+		rel.Name = name
+	}
+	switch mat {
+	case project.MaterializedEphemeral:
+		return orchestrate.Outcome{RowsAffected: -1, Message: "ephemeral (inlined)"}, nil
+	case project.MaterializedView, project.MaterializedTable, project.MaterializedIncremental:
+	default:
+		return orchestrate.Outcome{}, loc.errorf(nil, "unknown materialization %q (want view, table, incremental or ephemeral)", mat)
+	}
+
+	s, err := r.env.session(ctx, name)
+	if err != nil {
+		return orchestrate.Outcome{}, err
+	}
+	defer s.close()
+	targetPath := targetFile(loc.path, name)
+	defer r.writeTarget("run", targetPath, s)
+
+	compile := func(st project.CompileState) (project.Compiled, error) {
+		c, err := m.Compile(st)
+		if err != nil {
+			return c, loc.errorf(err, "compile: %v", err)
+		}
+		if c.Path == "" {
+			c.Path = loc.path
+		}
+		if err := r.writeFile("compiled", targetPath, trimSelect(c.SQL)+"\n"); err != nil {
+			return c, loc.errorf(err, "%v", err)
+		}
+		return c, nil
+	}
+
+	switch mat {
+	case project.MaterializedView:
+		c, err := compile(project.CompileState{})
+		if err != nil {
+			return orchestrate.Outcome{}, err
+		}
+		if err := r.ensureSchema(ctx, s, rel.Schema); err != nil {
+			return orchestrate.Outcome{}, loc.sqlErr(err, nil)
+		}
+		err = s.tx(ctx, func() error {
+			return r.publish(ctx, s, rel, publication{mode: publishView, viewSQL: c.SQL})
+		})
+		if err != nil {
+			return orchestrate.Outcome{}, loc.sqlErr(err, &c)
+		}
+		return orchestrate.Outcome{RowsAffected: -1, Message: "CREATE VIEW", Relation: rel.String(), CompiledSQL: c.SQL}, nil
+
+	case project.MaterializedTable:
+		c, err := compile(project.CompileState{})
+		if err != nil {
+			return orchestrate.Outcome{}, err
+		}
+		rows, err := r.buildSwap(ctx, s, rel, c.SQL, loc, &c)
+		if err != nil {
+			return orchestrate.Outcome{}, err
+		}
+		return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("SELECT %d", rows), Relation: rel.String(), CompiledSQL: c.SQL}, nil
+	}
+
+	// Incremental.
+	typ, err := relationType(ctx, s, rel)
+	if err != nil {
+		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
+	}
+	if r.opts.FullRefresh || typ != relTable {
+		c, err := compile(project.CompileState{IsIncremental: false})
+		if err != nil {
+			return orchestrate.Outcome{}, err
+		}
+		rows, err := r.buildSwap(ctx, s, rel, c.SQL, loc, &c)
+		if err != nil {
+			return orchestrate.Outcome{}, err
+		}
+		return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("SELECT %d", rows), Relation: rel.String(), CompiledSQL: c.SQL}, nil
+	}
+
+	p := publication{uniqueKey: m.UniqueKey}
+	strategy := strings.ToLower(strings.TrimSpace(m.IncrementalStrategy))
+	if strategy == "" {
+		strategy = project.StrategyAppend
+		if len(m.UniqueKey) > 0 {
+			strategy = project.StrategyDeleteInsert
+		}
+	}
+	switch strategy {
+	case project.StrategyAppend:
+		p.mode = publishAppend
+	case project.StrategyDeleteInsert:
+		if len(m.UniqueKey) == 0 {
+			return orchestrate.Outcome{}, loc.errorf(nil, "incremental_strategy delete+insert needs a unique_key")
+		}
+		p.mode = publishDeleteInsert
+	case project.StrategyMerge:
+		p.mode = publishMerge
+		if len(m.UniqueKey) == 0 {
+			p.mode = publishAppend
+		}
+	default:
+		return orchestrate.Outcome{}, loc.errorf(nil, "unknown incremental_strategy %q (want append, delete+insert or merge)", strategy)
+	}
+
+	c, err := compile(project.CompileState{IsIncremental: true})
+	if err != nil {
+		return orchestrate.Outcome{}, err
+	}
+	if err := r.cleanupTemps(ctx, s, rel); err != nil {
+		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
+	}
+	tmp := tempRelation(rel)
+	if err := s.exec(ctx, wrapSelect("CREATE TABLE "+tmp.Quoted()+" AS", c.SQL)); err != nil {
+		s.dropQuiet(tmp.Quoted())
+		return orchestrate.Outcome{}, loc.sqlErr(err, &c)
+	}
+	p.build = tmp
+	rows, err := s.queryInt(ctx, "SELECT count(*) FROM "+tmp.Quoted())
+	if err == nil {
+		err = s.tx(ctx, func() error {
+			if err := r.publish(ctx, s, rel, p); err != nil {
+				return err
+			}
+			return s.exec(ctx, "DROP TABLE "+tmp.Quoted())
+		})
+	}
+	if err != nil {
+		s.dropQuiet(tmp.Quoted())
+		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
+	}
+	return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("INSERT %d", rows), Relation: rel.String(), CompiledSQL: c.SQL}, nil
+}
+
+// buildSwap builds sel into a scratch table next to rel and, in one
+// transaction, replaces rel with it. When anything fails the scratch table
+// is dropped and rel is untouched. c, when set, maps build errors to lines.
+func (r *runner) buildSwap(ctx context.Context, s *session, rel project.Relation, sel string, loc nodeLoc, c *project.Compiled) (int64, error) {
+	if err := r.ensureSchema(ctx, s, rel.Schema); err != nil {
+		return 0, loc.sqlErr(err, nil)
+	}
+	if err := r.cleanupTemps(ctx, s, rel); err != nil {
+		return 0, loc.sqlErr(err, nil)
+	}
+	tmp := tempRelation(rel)
+	if err := s.exec(ctx, wrapSelect("CREATE TABLE "+tmp.Quoted()+" AS", sel)); err != nil {
+		s.dropQuiet(tmp.Quoted())
+		return 0, loc.sqlErr(err, c)
+	}
+	rows, err := s.queryInt(ctx, "SELECT count(*) FROM "+tmp.Quoted())
+	if err == nil {
+		err = s.tx(ctx, func() error {
+			return r.publish(ctx, s, rel, publication{mode: publishTable, build: tmp})
+		})
+	}
+	if err != nil {
+		s.dropQuiet(tmp.Quoted())
+		return 0, loc.sqlErr(err, nil)
+	}
+	return rows, nil
+}
+
+// ---- publish ------------------------------------------------------------
+
+type publishMode int
+
+const (
+	// publishTable replaces the relation with the built table.
+	publishTable publishMode = iota
+	// publishView replaces the relation with a view of viewSQL.
+	publishView
+	// publishAppend inserts the built rows.
+	publishAppend
+	// publishDeleteInsert deletes rows whose unique key is among the built
+	// rows, then inserts the built rows.
+	publishDeleteInsert
+	// publishMerge updates rows whose unique key matches and inserts the
+	// others.
+	publishMerge
+)
+
+// publication is what publish makes visible.
+type publication struct {
+	mode publishMode
+	// build is the scratch table holding the new rows (all modes but view).
+	build project.Relation
+	// viewSQL is the SELECT of a view.
+	viewSQL string
+	// uniqueKey are the key columns of delete+insert and merge.
+	uniqueKey []string
+}
+
+// publish is the one place where the relation a model or seed builds is
+// written. It runs inside the caller's open transaction on s; columns are
+// matched by name.
+func (r *runner) publish(ctx context.Context, s *session, rel project.Relation, p publication) error {
+	if !s.inTx {
+		return errors.New("duckenv: publish outside a transaction")
+	}
+	target := rel.Quoted()
+	switch p.mode {
+	case publishTable, publishView:
+		typ, err := relationType(ctx, s, rel)
+		if err != nil {
+			return err
+		}
+		switch {
+		case typ == relView && p.mode == publishTable:
+			if err := s.exec(ctx, "DROP VIEW "+target); err != nil {
+				return err
+			}
+		case typ == relTable:
+			if err := s.exec(ctx, "DROP TABLE "+target); err != nil {
+				return err
+			}
+		}
+		if p.mode == publishView {
+			return s.exec(ctx, wrapSelect("CREATE OR REPLACE VIEW "+target+" AS", p.viewSQL))
+		}
+		return s.exec(ctx, "ALTER TABLE "+p.build.Quoted()+" RENAME TO "+sqlident.Quote(rel.Name))
+	case publishAppend:
+		return s.exec(ctx, "INSERT INTO "+target+" BY NAME SELECT * FROM "+p.build.Quoted())
+	case publishDeleteInsert:
+		if err := s.exec(ctx, "DELETE FROM "+target+" AS __dataops_target WHERE EXISTS (SELECT 1 FROM "+
+			p.build.Quoted()+" AS __dataops_new WHERE "+keyMatch(p.uniqueKey)+")"); err != nil {
+			return err
+		}
+		return s.exec(ctx, "INSERT INTO "+target+" BY NAME SELECT * FROM "+p.build.Quoted())
+	case publishMerge:
+		return s.exec(ctx, "MERGE INTO "+target+" AS __dataops_target USING "+p.build.Quoted()+
+			" AS __dataops_new ON ("+keyMatch(p.uniqueKey)+
+			") WHEN MATCHED THEN UPDATE BY NAME WHEN NOT MATCHED THEN INSERT BY NAME")
+	}
+	return fmt.Errorf("duckenv: unknown publish mode %d", p.mode)
+}
+
+func keyMatch(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		q := sqlident.Quote(k)
+		parts[i] = "__dataops_new." + q + " = __dataops_target." + q
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// ---- relation helpers ---------------------------------------------------
+
+const (
+	relTable = "table"
+	relView  = "view"
+)
+
+func schemaOf(rel project.Relation) string {
+	if rel.Schema == "" {
+		return project.DefaultSchema
+	}
+	return rel.Schema
+}
+
+// relationType returns relTable, relView, another lower-case table type, or
+// "" when rel does not exist in the current database.
+func relationType(ctx context.Context, s *session, rel project.Relation) (string, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT table_type FROM information_schema.tables
+WHERE table_catalog = current_database() AND lower(table_schema) = lower(?) AND lower(table_name) = lower(?)`,
+		schemaOf(rel), rel.Name)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	typ := ""
+	for rows.Next() {
+		if err := rows.Scan(&typ); err != nil {
+			return "", err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	switch typ {
+	case "BASE TABLE":
+		return relTable, nil
+	case "VIEW":
+		return relView, nil
+	}
+	return strings.ToLower(typ), nil
+}
+
+// ensureSchema creates schema if it does not exist yet.
+func (r *runner) ensureSchema(ctx context.Context, s *session, schema string) error {
+	if schema == "" || strings.EqualFold(schema, project.DefaultSchema) {
+		return nil
+	}
+	r.env.schemaMu.Lock()
+	defer r.env.schemaMu.Unlock()
+	n, err := s.queryInt(ctx, `SELECT count(*) FROM information_schema.schemata
+WHERE catalog_name = current_database() AND lower(schema_name) = lower(?)`, schema)
+	if err != nil || n > 0 {
+		return err
+	}
+	return s.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlident.Quote(schema))
+}
+
+// tempRelation returns a fresh scratch relation next to rel.
+func tempRelation(rel project.Relation) project.Relation {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return project.Relation{Schema: rel.Schema, Name: tempPrefix + rel.Name + "_" + hex.EncodeToString(b[:])}
+}
+
+// cleanupTemps drops scratch tables that an interrupted build of rel left
+// behind (exactly tempPrefix + name + "_" + 8 hex digits, so the scratch
+// tables of other relations are never touched).
+func (r *runner) cleanupTemps(ctx context.Context, s *session, rel project.Relation) error {
+	prefix := strings.ToLower(tempPrefix + rel.Name + "_")
+	rows, err := s.conn.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+WHERE table_catalog = current_database() AND lower(table_schema) = lower(?) AND starts_with(lower(table_name), ?)`,
+		schemaOf(rel), prefix)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		if isHex8(strings.ToLower(name)[len(prefix):]) {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range stale {
+		q := project.Relation{Schema: rel.Schema, Name: name}.Quoted()
+		r.env.log.Info("dropping leftover scratch table", "env", r.env.name, "table", q)
+		if err := s.exec(ctx, "DROP TABLE IF EXISTS "+q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isHex8(s string) bool {
+	if len(s) != 8 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- target files -------------------------------------------------------
+
+// targetFile is the project-relative file a node's SQL is written to: the
+// node's .sql file, <file>/<name>.sql for nodes declared in another kind of
+// file (tests in property files), or <name>.sql without a file.
+func targetFile(path, name string) string {
+	p := filepath.FromSlash(path)
+	if p == "" || !filepath.IsLocal(p) {
+		return sanitize(name) + ".sql"
+	}
+	if filepath.Ext(p) != ".sql" {
+		return filepath.Join(p, sanitize(name)+".sql")
+	}
+	return p
+}
+
+// writeFile writes content to TargetDir/sub/rel when TargetDir is set.
+func (r *runner) writeFile(sub, rel, content string) error {
+	if r.opts.TargetDir == "" {
+		return nil
+	}
+	full := filepath.Join(r.opts.TargetDir, sub, rel)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return fmt.Errorf("write %s SQL: %w", sub, err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("write %s SQL: %w", sub, err)
+	}
+	return nil
+}
+
+// writeTarget writes the statements s ran to TargetDir/run (best effort:
+// the node's own outcome matters more than the record of it).
+func (r *runner) writeTarget(sub, rel string, s *session) {
+	sqlText := s.runSQL()
+	if sqlText == "" {
+		return
+	}
+	if err := r.writeFile(sub, rel, sqlText); err != nil {
+		r.env.log.Warn("could not write run SQL", "env", r.env.name, "node", s.node, "error", err)
+	}
+}
