@@ -140,6 +140,9 @@ type Seed struct {
 	Schema      string
 	Alias       string
 	Config      map[string]any
+	// Description and Columns come from property files.
+	Description string
+	Columns     []Column
 }
 
 // Relation returns the relation the seed loads.
@@ -167,6 +170,10 @@ type Source struct {
 	WarnAfter     time.Duration
 	ErrorAfter    time.Duration
 	Description   string
+	// Tags are the source's and the table's tags.
+	Tags []string
+	// Meta is the source's meta merged with the table's.
+	Meta map[string]any
 }
 
 // NodeName returns "source_name.table_name".
@@ -215,6 +222,10 @@ type DataTest struct {
 	// StoreFailures keeps the failing rows in a table for inspection.
 	StoreFailures bool
 	RawSQL        string
+	// Config is the test's resolved config (severity, where, tags, ...).
+	Config map[string]any
+	// Description is the test's description, if any.
+	Description string
 
 	compile func(CompileState) (Compiled, error)
 }
