@@ -106,3 +106,17 @@ func effectiveDeps(g *dag.Graph, order []*Node) map[string][]string {
 	}
 	return deps
 }
+
+// Filter returns a copy of the plan with only the nodes keep accepts, in
+// the same order. Dependencies on nodes filtered out are treated as already
+// built.
+func (p *Plan) Filter(keep func(*Node) bool) *Plan {
+	out := *p
+	out.Order = nil
+	for _, n := range p.Order {
+		if keep(n) {
+			out.Order = append(out.Order, n)
+		}
+	}
+	return &out
+}
