@@ -226,6 +226,9 @@ func (e *execution) runAll(parent context.Context) *Run {
 	running, started, remaining := 0, 0, total
 	stopReason := ""
 	for remaining > 0 {
+		if stopReason == "" && parent.Err() != nil {
+			stopReason = "run cancelled"
+		}
 		for running < e.opts.Threads && q.Len() > 0 && stopReason == "" {
 			n := heap.Pop(q).(*execNode)
 			started++
@@ -367,11 +370,11 @@ func (e *execution) execute(ctx context.Context, n *execNode, total int) {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				e.fail(res, errors.Join(err, ctx.Err()))
 			}
-			if ctx.Err() != nil {
-				break
-			}
+		}
+		if ctx.Err() != nil {
+			e.fail(res, errors.Join(err, ctx.Err()))
+			break
 		}
 	}
 	res.FinishedAt = e.now()

@@ -374,3 +374,47 @@ func TestWriteResultsJSON(t *testing.T) {
 	assert.Equal(t, "bad sql", got.Results[1].Error)
 	assert.Equal(t, 1, got.Results[1].Attempts[0].Number)
 }
+
+func TestAddedTestEdgesNeverMakeACycle(t *testing.T) {
+	// t1 tests p but also reads n2; t2 tests q but also reads n1. Adding
+	// both "children wait for tests" edges would close n1 → t2 → n2 → t1 → n1.
+	nodes := []*orchestrate.Node{
+		model("p"), model("q"), model("n1", "p"), model("n2", "q"),
+		{Name: "t1", Kind: orchestrate.KindTest, Deps: []string{"p", "n2"}, TestOf: "p"},
+		{Name: "t2", Kind: orchestrate.KindTest, Deps: []string{"q", "n1"}, TestOf: "q"},
+	}
+	run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(nodes...), orchestrate.Options{Runner: newRecorder(), Threads: 2})
+	require.NoError(t, err)
+	for _, r := range run.Results {
+		assert.True(t, r.Status.OK(), "%s: %s %s", r.Node, r.Status, r.SkippedBecause)
+	}
+}
+
+func TestCancelledDuringRetryDelayIsAnError(t *testing.T) {
+	for range 50 {
+		ctx, cancel := context.WithCancel(t.Context())
+		rec := newRecorder()
+		rec.fail["a"] = errors.New("transient")
+		policy := recovery.PolicyFunc(func(context.Context, recovery.Failure) recovery.Decision {
+			cancel()
+			return recovery.Decision{Action: recovery.Retry, Delay: time.Nanosecond}
+		})
+		run, err := orchestrate.Execute(ctx, orchestrate.NewPipeline(model("a")), orchestrate.Options{Runner: rec, Recovery: policy})
+		require.NoError(t, err)
+		r := run.Result("a")
+		assert.Equal(t, orchestrate.StatusError, r.Status)
+		assert.ErrorIs(t, r.Err, context.Canceled)
+		assert.Len(t, r.Attempts, 1)
+	}
+}
+
+func TestAlreadyCancelledContextStartsNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rec := newRecorder()
+	run, err := orchestrate.Execute(ctx, orchestrate.NewPipeline(model("a"), model("b")), orchestrate.Options{Runner: rec})
+	require.NoError(t, err)
+	assert.Empty(t, rec.started)
+	assert.Equal(t, orchestrate.StatusCancelled, run.Status)
+	assert.Equal(t, "run cancelled", run.Result("a").SkippedBecause)
+}

@@ -64,7 +64,7 @@ func NewPlan(p Pipeline, selectors, exclude []string) (*Plan, error) {
 		}
 		plan.Order = append(plan.Order, n)
 	}
-	plan.deps = effectiveDeps(g, plan.Order)
+	plan.deps = effectiveDeps(plan.Order)
 	return plan, nil
 }
 
@@ -72,20 +72,43 @@ func NewPlan(p Pipeline, selectors, exclude []string) (*Plan, error) {
 func (p *Plan) Node(name string) *Node { return p.byName[name] }
 
 // effectiveDeps adds dbt build's edges: a child of model M also waits for
-// the tests attached to M, unless that would make a cycle (a test that reads
-// from the child itself).
-func effectiveDeps(g *dag.Graph, order []*Node) map[string][]string {
+// the tests attached to M, unless that would make a cycle (a test that reads,
+// directly or through other added edges, from the child itself).
+func effectiveDeps(order []*Node) map[string][]string {
 	selected := make(map[string]bool, len(order))
 	for _, n := range order {
 		selected[n.Name] = true
 	}
 	deps := make(map[string][]string, len(order))
 	testsOf := map[string][]*Node{}
+	children := map[string][]string{}
 	for _, n := range order {
 		deps[n.Name] = n.Deps
+		for _, d := range n.Deps {
+			children[d] = append(children[d], n.Name)
+		}
 		if n.Kind == KindTest && n.TestOf != "" && selected[n.TestOf] {
 			testsOf[n.TestOf] = append(testsOf[n.TestOf], n)
 		}
+	}
+	// reaches reports whether to is downstream of from over the edges so far.
+	reaches := func(from, to string) bool {
+		seen := map[string]bool{from: true}
+		stack := []string{from}
+		for len(stack) > 0 {
+			cur := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, c := range children[cur] {
+				if c == to {
+					return true
+				}
+				if !seen[c] {
+					seen[c] = true
+					stack = append(stack, c)
+				}
+			}
+		}
+		return false
 	}
 	for _, n := range order {
 		if n.Kind == KindTest {
@@ -94,10 +117,13 @@ func effectiveDeps(g *dag.Graph, order []*Node) map[string][]string {
 		var extra []string
 		for _, parent := range n.Deps {
 			for _, t := range testsOf[parent] {
-				if len(t.Deps) > 1 && slices.Contains(g.Ancestors(t.Name), n.Name) {
+				// A test with only its model as input cannot be downstream
+				// of the model's child; others are checked.
+				if len(t.Deps) > 1 && reaches(n.Name, t.Name) {
 					continue
 				}
 				extra = append(extra, t.Name)
+				children[t.Name] = append(children[t.Name], n.Name)
 			}
 		}
 		if len(extra) > 0 {

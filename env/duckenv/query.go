@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // ErrRefused is matched by the error Query returns when it refuses a
@@ -54,6 +56,33 @@ func (e *Env) Query(ctx context.Context, query string) (*QueryResult, error) {
 			broken = true
 		}
 	}()
+	// Second line of defence: DuckDB's own parser must see exactly one
+	// SELECT (or EXPLAIN) statement.
+	if err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return nil
+		}
+		st, err := c.PrepareContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return nil
+		}
+		typ, err := ds.StatementType()
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		if typ != duckdb.STATEMENT_TYPE_SELECT && typ != duckdb.STATEMENT_TYPE_EXPLAIN {
+			return refuse("only a single SELECT or EXPLAIN statement may run here")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	e.log.Debug("query", "env", e.name, "sql", query)
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
@@ -126,6 +155,8 @@ var refusedFunctions = map[string]string{
 	"getenv":                      "reads the process environment",
 	"delta_scan":                  "reads files",
 	"load_extension":              "loads extensions",
+	"truncate_duckdb_logs":        "changes the database's logs",
+	"check_peg_parser":            "changes parser settings",
 }
 
 // Function name prefixes refused anywhere in a statement.
@@ -137,6 +168,9 @@ var refusedFunctionPrefixes = map[string]string{
 	"sqlite_":   "opens other databases",
 	"postgres_": "opens other databases",
 	"mysql_":    "opens other databases",
+	"enable_":   "changes settings (logging, profiling, parser)",
+	"disable_":  "changes settings (logging, profiling, parser)",
+	"arrow_":    "reads raw memory",
 }
 
 // refusedFunction returns why the function name is refused, or "".
@@ -375,7 +409,8 @@ func lexSQL(s string) ([]token, error) {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			i++
 		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			for i < len(s) && s[i] != '\n' {
+			// DuckDB ends a line comment at \n or \r.
+			for i < len(s) && s[i] != '\n' && s[i] != '\r' {
 				i++
 			}
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':

@@ -106,6 +106,14 @@ func TestQueryRefusals(t *testing.T) {
 		"explain copy":       "explain analyze copy t to '" + out + "'",
 		"empty":              "  -- nothing\n ; ",
 		"unterminated":       "select 'abc",
+		// A line comment ends at \r for DuckDB: what follows must be seen.
+		"cr comment file":    "select * from t --\r, read_text('" + csvPath + "')",
+		"cr comment copy":    "select 1 --\r; copy (select 42) to '" + out + "'",
+		"cr comment drop":    "select 1 --\r; commit; drop table t; select 1",
+		"enable_logging":     "select * from enable_logging(storage := 'file', storage_path := '" + dir + "')",
+		"enable_profiling":   "select * from enable_profiling()",
+		"disable_peg_parser": "select * from disable_peg_parser()",
+		"arrow_scan":         "select * from arrow_scan(0, 0, 0)",
 	}
 	for name, q := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -131,7 +139,7 @@ func TestQueryIsReadOnly(t *testing.T) {
 	} {
 		_, err := e.Query(context.Background(), q)
 		require.Error(t, err, q)
-		assert.NotErrorIs(t, err, ErrRefused, "DuckDB's read-only transaction refuses it")
+		// DuckDB's parser types the statement and it is refused before it runs.
 		assert.Contains(t, err.Error(), "read-only", q)
 	}
 	assert.Equal(t, int64(1), scalar[int64](t, e, "select count(*) from t"))
