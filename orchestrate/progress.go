@@ -104,7 +104,7 @@ func resultFacts(r *NodeResult) string {
 	case r.RowsAffected >= 0 && r.Status == StatusSuccess:
 		parts = append(parts, humanize.Comma(r.RowsAffected)+" rows")
 	}
-	if r.Wait >= 5*time.Millisecond {
+	if r.Wait >= 50*time.Millisecond {
 		parts = append(parts, "waited "+fmtDur(r.Wait))
 	}
 	if len(r.Attempts) > 1 {

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/vyaparbazaar/dataops/env/duckenv"
+	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
+	"github.com/vyaparbazaar/dataops/orchestrate"
+	"github.com/vyaparbazaar/dataops/orchestrate/project"
+)
+
+// BenchmarkDemoEndToEnd builds the demo project through dataops and, as the
+// baseline in the same run, executes the same rendered SQL statements one
+// after another through database/sql (CREATE OR REPLACE TABLE/VIEW … AS
+// <compiled model>, and select count(*) over each test's query).
+//
+// The scale defaults to 1.0 (about 1 M orders); set DATAOPS_BENCH_SCALE to
+// change it. Metrics: overhead-ratio = dataops(1 thread) / baseline, and
+// speedup-4-threads = dataops(1 thread) / dataops(4 threads).
+func BenchmarkDemoEndToEnd(b *testing.B) {
+	scale := 1.0
+	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = v
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(dir, "bench.duckdb")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	st, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("scale %g: %d orders, %d order items generated in %s", scale, st.Rows["orders"], st.Rows["order_items"], st.Duration)
+	p, err := project.Load(ctx, demo.Project(), project.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Seeds are loaded once; both sides then run sources, models and tests.
+	seeds, err := orchestrate.NewPlan(p, []string{"resource_type:seed"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seeds = seeds.Filter(func(n *orchestrate.Node) bool { return n.Kind == orchestrate.KindSeed })
+	if run, _ := orchestrate.ExecutePlan(ctx, seeds, orchestrate.Options{Runner: e.Runner(duckenv.RunnerOptions{})}); !run.OK() {
+		for _, f := range run.Failed() {
+			b.Log(f.Node, ": ", f.Error)
+		}
+		b.Fatal("seeds failed")
+	}
+	plan, err := orchestrate.NewPlan(p, nil, []string{"resource_type:seed"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stmts, err := renderedStatements(p, plan)
+	if err != nil {
+		b.Fatal(err)
+	}
+	times := map[string]float64{}
+	b.Run("baseline-database-sql", func(b *testing.B) {
+		for b.Loop() {
+			if err := runStatements(ctx, e.DB(), stmts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		times["baseline"] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	for _, threads := range []int{1, 4} {
+		name := fmt.Sprintf("dataops-threads=%d", threads)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
+					Threads: threads, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: true}),
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !run.OK() {
+					for _, f := range run.Failed() {
+						b.Log(f.Node, f.Error)
+					}
+					b.Fatal("build failed")
+				}
+			}
+			times[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if threads == 1 {
+				b.ReportMetric(times[name]/times["baseline"], "overhead-ratio")
+			} else {
+				b.ReportMetric(times["dataops-threads=1"]/times[name], "speedup-vs-1-thread")
+			}
+		})
+	}
+}
+
+type stmt struct {
+	sql   string
+	query bool
+}
+
+func renderedStatements(p *project.Project, plan *orchestrate.Plan) ([]stmt, error) {
+	var out []stmt
+	schemas := map[string]bool{}
+	for _, n := range plan.Order {
+		switch spec := n.Spec.(type) {
+		case *project.Source:
+			out = append(out, stmt{sql: "select count(*) from " + spec.Relation().Quoted(), query: true})
+		case *project.Model:
+			if spec.Materialized == project.MaterializedEphemeral {
+				continue
+			}
+			c, err := spec.Compile(project.CompileState{})
+			if err != nil {
+				return nil, err
+			}
+			rel := spec.Relation()
+			if !schemas[rel.Schema] && rel.Schema != "" {
+				schemas[rel.Schema] = true
+				out = append(out, stmt{sql: "create schema if not exists " + `"` + rel.Schema + `"`})
+			}
+			kind := "table"
+			if spec.Materialized == project.MaterializedView {
+				kind = "view"
+			}
+			out = append(out, stmt{sql: fmt.Sprintf("create or replace %s %s as (\n%s\n)", kind, rel.Quoted(), c.SQL)})
+		case *project.DataTest:
+			c, err := spec.Compile(project.CompileState{})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, stmt{sql: "select count(*) from (\n" + c.SQL + "\n)", query: true})
+		}
+	}
+	return out, nil
+}
+
+func runStatements(ctx context.Context, db *sql.DB, stmts []stmt) error {
+	for _, s := range stmts {
+		if s.query {
+			var n int64
+			if err := db.QueryRowContext(ctx, s.sql).Scan(&n); err != nil {
+				return fmt.Errorf("%s: %w", s.sql, err)
+			}
+			continue
+		}
+		if _, err := db.ExecContext(ctx, s.sql); err != nil {
+			return fmt.Errorf("%s: %w", s.sql, err)
+		}
+	}
+	return nil
+}

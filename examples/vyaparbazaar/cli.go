@@ -1,0 +1,690 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/goccy/go-yaml"
+
+	"github.com/vyaparbazaar/dataops/env/duckenv"
+	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
+	"github.com/vyaparbazaar/dataops/orchestrate"
+	"github.com/vyaparbazaar/dataops/orchestrate/project"
+)
+
+const usage = `vyaparbazaar — run the VyaparBazaar analytics pipeline (or any dbt-style project) on DuckDB
+
+Usage: vyaparbazaar <command> [flags]
+
+Commands:
+  demo      generate the synthetic VyaparBazaar data, build and test everything, show what was built
+  generate  generate the synthetic source data (schema raw) into the database
+  build     run seeds, sources, models and tests in DAG order (tests right after their model)
+  run       build models only
+  test      run data tests only
+  seed      load seeds only
+  compile   render the SQL of the selected models and tests to target/compiled (and stdout for one node)
+  ls        list the selected nodes
+  graph     print the DAG as Mermaid (default) or DOT
+  query     run one read-only SQL statement: query "select ..."
+  history   show the run history stored in the database
+
+Common flags:
+  --project DIR        dbt-style project folder (default: the embedded VyaparBazaar demo)
+  --database FILE      DuckDB file (default: <target-path>/<target>.duckdb)
+  --target NAME        target/environment name (default dev)
+  --target-path DIR    output folder (default: DIR/target, or ./target for the embedded demo)
+  -s, --select SPEC    dbt selector, e.g. "+mart_daily_sales tag:hourly" (repeatable)
+  --exclude SPEC       dbt selector of nodes to leave out (repeatable)
+  --threads N          nodes run at once (default 4)
+  --full-refresh       rebuild incremental models from scratch
+  --fail-fast          stop at the first failure
+  --vars YAML          override project vars, e.g. '{anchor_date: 2025-06-30}'
+  --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
+  --format F           query: table|csv|json; graph: mermaid|dot; ls: name|table|json
+  --verbose            print a START line for every node
+`
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+type cliOptions struct {
+	projectDir  string
+	database    string
+	target      string
+	targetPath  string
+	selects     listFlag
+	excludes    listFlag
+	threads     int
+	fullRefresh bool
+	failFast    bool
+	vars        string
+	scale       float64
+	seed        int64
+	format      string
+	verbose     bool
+	logLevel    string
+	positional  []string
+}
+
+// exitError carries an exit code and a message for the user.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Main runs the CLI with args (without the program name) and returns the
+// process exit code: 0 when everything passed, 1 when something failed, 2
+// for usage errors.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd := args[0]
+	opts, err := parseFlags(cmd, args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "vyaparbazaar %s: %v\n\n%s", cmd, err, usage)
+		return 2
+	}
+	c := &cli{opts: opts, stdout: stdout, stderr: stderr}
+	c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(opts.logLevel)}))
+	switch cmd {
+	case "demo":
+		err = c.demo(ctx)
+	case "generate":
+		err = c.generate(ctx)
+	case "build", "run", "test", "seed":
+		err = c.build(ctx, cmd)
+	case "compile":
+		err = c.compile(ctx)
+	case "ls", "list":
+		err = c.list(ctx)
+	case "graph":
+		err = c.graph(ctx)
+	case "query":
+		err = c.query(ctx)
+	case "history":
+		err = c.history(ctx)
+	default:
+		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "%v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "vyaparbazaar %s: %v\n", cmd, err)
+	return 1
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelWarn
+	}
+	return l
+}
+
+func parseFlags(cmd string, args []string) (*cliOptions, error) {
+	o := &cliOptions{}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.projectDir, "project", "", "")
+	fs.StringVar(&o.database, "database", "", "")
+	fs.StringVar(&o.target, "target", "dev", "")
+	fs.StringVar(&o.targetPath, "target-path", "", "")
+	fs.Var(&o.selects, "select", "")
+	fs.Var(&o.selects, "s", "")
+	fs.Var(&o.selects, "models", "")
+	fs.Var(&o.selects, "m", "")
+	fs.Var(&o.excludes, "exclude", "")
+	fs.IntVar(&o.threads, "threads", 4, "")
+	fs.BoolVar(&o.fullRefresh, "full-refresh", false, "")
+	fs.BoolVar(&o.failFast, "fail-fast", false, "")
+	fs.StringVar(&o.vars, "vars", "", "")
+	fs.Float64Var(&o.scale, "scale", demo.DefaultScale, "")
+	fs.Int64Var(&o.seed, "seed", 1, "")
+	fs.StringVar(&o.format, "format", "", "")
+	fs.StringVar(&o.format, "output", "", "")
+	fs.BoolVar(&o.verbose, "verbose", false, "")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "")
+	// Flags and positional arguments may be interleaved.
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		o.positional = append(o.positional, rest[0])
+		args = rest[1:]
+	}
+	if o.threads < 1 {
+		return nil, fmt.Errorf("--threads must be at least 1")
+	}
+	if o.scale <= 0 {
+		return nil, fmt.Errorf("--scale must be positive")
+	}
+	return o, nil
+}
+
+type cli struct {
+	opts   *cliOptions
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+// projectFS returns the project's files and its target folder.
+func (c *cli) projectFS() (fs.FS, string, error) {
+	if c.opts.projectDir == "" {
+		tp := c.opts.targetPath
+		if tp == "" {
+			tp = "target"
+		}
+		return demo.Project(), tp, nil
+	}
+	st, err := os.Stat(c.opts.projectDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("project folder: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, "", fmt.Errorf("project folder %s is not a directory", c.opts.projectDir)
+	}
+	tp := c.opts.targetPath
+	if tp == "" {
+		tp = filepath.Join(c.opts.projectDir, "target")
+	}
+	return os.DirFS(c.opts.projectDir), tp, nil
+}
+
+func (c *cli) load(ctx context.Context) (*project.Project, string, error) {
+	fsys, targetPath, err := c.projectFS()
+	if err != nil {
+		return nil, "", err
+	}
+	var vars map[string]any
+	if strings.TrimSpace(c.opts.vars) != "" {
+		if err := yaml.Unmarshal([]byte(c.opts.vars), &vars); err != nil {
+			return nil, "", &exitError{code: 2, err: fmt.Errorf("--vars: %w", err)}
+		}
+	}
+	p, err := project.Load(ctx, fsys, project.Options{
+		Vars:   vars,
+		Target: project.Target{Name: c.opts.target, Threads: c.opts.threads},
+		Logger: c.log,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("load project: %w", err)
+	}
+	return p, targetPath, nil
+}
+
+func (c *cli) databasePath(targetPath string) string {
+	if c.opts.database != "" {
+		return c.opts.database
+	}
+	return filepath.Join(targetPath, c.opts.target+".duckdb")
+}
+
+func (c *cli) open(ctx context.Context, path string, readOnly bool) (*duckenv.Env, error) {
+	return duckenv.Open(ctx, duckenv.Config{
+		Name: c.opts.target, Path: path, Threads: 0, ReadOnly: readOnly, Logger: c.log,
+	})
+}
+
+func (c *cli) plan(p *project.Project) (*orchestrate.Plan, error) {
+	plan, err := orchestrate.NewPlan(p, c.opts.selects, c.opts.excludes)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range plan.Unmatched {
+		fmt.Fprintf(c.stderr, "warning: selector %q matched no node\n", u)
+	}
+	return plan, nil
+}
+
+var commandKinds = map[string][]orchestrate.Kind{
+	"run":  {orchestrate.KindModel, orchestrate.KindSource},
+	"test": {orchestrate.KindTest},
+	"seed": {orchestrate.KindSeed},
+}
+
+func (c *cli) build(ctx context.Context, cmd string) error {
+	p, targetPath, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.plan(p)
+	if err != nil {
+		return err
+	}
+	if kinds, ok := commandKinds[cmd]; ok {
+		plan = plan.Filter(func(n *orchestrate.Node) bool { return slices.Contains(kinds, n.Kind) })
+	}
+	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	run, err := c.execute(ctx, e, plan, targetPath, cmd)
+	if err != nil {
+		return err
+	}
+	if !run.OK() {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Plan, targetPath, cmd string) (*orchestrate.Run, error) {
+	progress := orchestrate.NewProgress(c.stdout)
+	progress.Verbose = c.opts.verbose
+	invocation := strings.Join(append([]string{"vyaparbazaar", cmd}, c.invocationArgs()...), " ")
+	run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
+		Threads:    c.opts.threads,
+		FailFast:   c.opts.failFast,
+		Runner:     e.Runner(duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath}),
+		Observers:  []orchestrate.Observer{progress},
+		Invocation: invocation,
+		Logger:     c.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := run.WriteResults(filepath.Join(targetPath, "run_results.json")); err != nil {
+		fmt.Fprintf(c.stderr, "warning: %v\n", err)
+	}
+	results, _ := json.Marshal(run.Results)
+	counts := map[string]int{}
+	for s, n := range run.Counts() {
+		counts[string(s)] = n
+	}
+	// Record history even when the run was interrupted.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.RecordRun(hctx, duckenv.RunRecord{
+		RunID: run.ID, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Status: string(run.Status),
+		Invocation: invocation, NodeCounts: counts, Results: results,
+	}); err != nil {
+		fmt.Fprintf(c.stderr, "warning: run history not recorded: %v\n", err)
+	}
+	return run, nil
+}
+
+func (c *cli) invocationArgs() []string {
+	var a []string
+	for _, s := range c.opts.selects {
+		a = append(a, "--select", s)
+	}
+	for _, s := range c.opts.excludes {
+		a = append(a, "--exclude", s)
+	}
+	if c.opts.fullRefresh {
+		a = append(a, "--full-refresh")
+	}
+	return a
+}
+
+func (c *cli) generate(ctx context.Context) error {
+	_, targetPath, err := c.projectFS()
+	if err != nil {
+		return err
+	}
+	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	_, err = c.generateInto(ctx, e)
+	return err
+}
+
+func (c *cli) generateInto(ctx context.Context, e *duckenv.Env) (demo.Stats, error) {
+	fmt.Fprintf(c.stdout, "Generating VyaparBazaar source data (scale %g, seed %d) into %s …\n", c.opts.scale, c.opts.seed, e.Path())
+	st, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: c.opts.scale, Seed: c.opts.seed})
+	if err != nil {
+		return st, fmt.Errorf("generate: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, t := range demo.RawTables() {
+		fmt.Fprintf(tw, "  raw.%s\t%s rows\t\n", t, humanize.Comma(st.Rows[t]))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(c.stdout, "Generated %s rows in %.2fs\n\n", humanize.Comma(st.Total()), st.Duration.Seconds())
+	return st, nil
+}
+
+func (c *cli) demo(ctx context.Context) error {
+	if c.opts.projectDir != "" {
+		return &exitError{code: 2, err: errors.New("demo runs the embedded VyaparBazaar project; use build for --project")}
+	}
+	p, targetPath, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.plan(p)
+	if err != nil {
+		return err
+	}
+	dbPath := c.databasePath(targetPath)
+	e, err := c.open(ctx, dbPath, false)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if _, err := c.generateInto(ctx, e); err != nil {
+		return err
+	}
+	run, err := c.execute(ctx, e, plan, targetPath, "demo")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "\nWhat was built in %s:\n", dbPath)
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	for _, r := range run.Results {
+		n := plan.Node(r.Node)
+		if n == nil || n.Kind != orchestrate.KindModel || r.Relation == "" {
+			continue
+		}
+		rows := "view"
+		if r.RowsAffected >= 0 {
+			rows = humanize.Comma(r.RowsAffected) + " rows"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.Layer, r.Relation, rows, r.Status)
+	}
+	_ = tw.Flush()
+	self := "go run ./examples/vyaparbazaar"
+	fmt.Fprintf(c.stdout, `
+Query it (read-only):
+  %[1]s query "select * from marts.mart_daily_sales order by order_date desc limit 7"
+  %[1]s query "select segment, count(*) as customers from ml.ml_customer_segments group by 1 order by 2 desc"
+  %[1]s query --format csv "select * from marts.mart_inventory_status where reorder_flag limit 20"
+Rebuild part of it:
+  %[1]s build --select +mart_daily_sales
+Run results: %[2]s
+`, self, filepath.Join(targetPath, "run_results.json"))
+	if !run.OK() {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+func (c *cli) compile(ctx context.Context) error {
+	p, targetPath, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.plan(p)
+	if err != nil {
+		return err
+	}
+	var compiled []string
+	var lastSQL string
+	for _, n := range plan.Order {
+		if n.Kind != orchestrate.KindModel && n.Kind != orchestrate.KindTest {
+			continue
+		}
+		comp, err := p.Compile(n.Name, project.CompileState{})
+		if err != nil {
+			return err
+		}
+		rel := comp.Path
+		if rel == "" {
+			rel = n.Name + ".sql"
+		}
+		if n.Kind == orchestrate.KindTest && !strings.HasPrefix(rel, "tests/") {
+			rel = filepath.Join(filepath.Dir(rel), n.Name+".sql")
+		}
+		out := filepath.Join(targetPath, "compiled", filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, []byte(comp.SQL+"\n"), 0o644); err != nil {
+			return err
+		}
+		compiled = append(compiled, out)
+		lastSQL = comp.SQL
+	}
+	if len(compiled) == 1 {
+		fmt.Fprintln(c.stdout, lastSQL)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Compiled %d nodes into %s\n", len(compiled), filepath.Join(targetPath, "compiled"))
+	return nil
+}
+
+func (c *cli) list(ctx context.Context) error {
+	p, _, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.plan(p)
+	if err != nil {
+		return err
+	}
+	switch c.opts.format {
+	case "", "name":
+		for _, n := range plan.Order {
+			fmt.Fprintln(c.stdout, n.Name)
+		}
+	case "json":
+		type item struct {
+			Name         string   `json:"name"`
+			Kind         string   `json:"resource_type"`
+			Layer        string   `json:"layer,omitempty"`
+			Materialized string   `json:"materialized,omitempty"`
+			Owner        string   `json:"owner,omitempty"`
+			Priority     string   `json:"priority"`
+			Critical     bool     `json:"critical,omitempty"`
+			Tags         []string `json:"tags,omitempty"`
+			Path         string   `json:"path,omitempty"`
+			DependsOn    []string `json:"depends_on,omitempty"`
+		}
+		enc := json.NewEncoder(c.stdout)
+		for _, n := range plan.Order {
+			if err := enc.Encode(item{n.Name, string(n.Kind), n.Layer, n.Config["materialized"], n.Owner, n.Priority.String(), n.Critical, n.Tags, n.Path, n.Deps}); err != nil {
+				return err
+			}
+		}
+	case "table":
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tTYPE\tLAYER\tMATERIALIZED\tOWNER\tPRIORITY\tTAGS")
+		for _, n := range plan.Order {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Kind, n.Layer, n.Config["materialized"], n.Owner, n.Priority, strings.Join(n.Tags, ","))
+		}
+		return tw.Flush()
+	default:
+		return &exitError{code: 2, err: fmt.Errorf("ls: unknown --format %q (name, table or json)", c.opts.format)}
+	}
+	return nil
+}
+
+func (c *cli) graph(ctx context.Context) error {
+	p, _, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := c.plan(p)
+	if err != nil {
+		return err
+	}
+	g := plan.Graph
+	if len(c.opts.selects) > 0 || len(c.opts.excludes) > 0 {
+		names := make([]string, len(plan.Order))
+		for i, n := range plan.Order {
+			names[i] = n.Name
+		}
+		if g, err = g.Subgraph(names); err != nil {
+			return err
+		}
+	}
+	switch c.opts.format {
+	case "", "mermaid":
+		fmt.Fprint(c.stdout, g.Mermaid())
+	case "dot":
+		fmt.Fprint(c.stdout, g.DOT())
+	default:
+		return &exitError{code: 2, err: fmt.Errorf("graph: unknown --format %q (mermaid or dot)", c.opts.format)}
+	}
+	return nil
+}
+
+func (c *cli) query(ctx context.Context) error {
+	if len(c.opts.positional) != 1 {
+		return &exitError{code: 2, err: errors.New(`query takes exactly one SQL statement: query "select ..."`)}
+	}
+	path := c.opts.database
+	if path == "" {
+		_, targetPath, err := c.projectFS()
+		if err != nil {
+			return err
+		}
+		path = c.databasePath(targetPath)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("database %s does not exist (run `vyaparbazaar demo` or `build` first)", path)
+	}
+	e, err := c.open(ctx, path, true)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	res, err := e.Query(ctx, c.opts.positional[0])
+	if err != nil {
+		return err
+	}
+	return writeResult(c.stdout, res, c.opts.format)
+}
+
+func writeResult(w io.Writer, res *duckenv.QueryResult, format string) error {
+	cell := func(v any) string {
+		switch x := v.(type) {
+		case nil:
+			return "NULL"
+		case time.Time:
+			if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+				return x.Format("2006-01-02")
+			}
+			return x.Format("2006-01-02 15:04:05")
+		case []byte:
+			return string(x)
+		default:
+			return fmt.Sprint(x)
+		}
+	}
+	switch format {
+	case "", "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(res.Columns, "\t"))
+		for _, row := range res.Rows {
+			cells := make([]string, len(row))
+			for i, v := range row {
+				cells[i] = cell(v)
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "(%d row%s)\n", len(res.Rows), map[bool]string{true: "", false: "s"}[len(res.Rows) == 1])
+		return nil
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write(res.Columns)
+		for _, row := range res.Rows {
+			cells := make([]string, len(row))
+			for i, v := range row {
+				if v == nil {
+					cells[i] = ""
+				} else {
+					cells[i] = cell(v)
+				}
+			}
+			_ = cw.Write(cells)
+		}
+		cw.Flush()
+		return cw.Error()
+	case "json":
+		enc := json.NewEncoder(w)
+		for _, row := range res.Rows {
+			obj := make(map[string]any, len(row))
+			for i, v := range row {
+				obj[res.Columns[i]] = jsonValue(v)
+			}
+			if err := enc.Encode(obj); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return &exitError{code: 2, err: fmt.Errorf("query: unknown --format %q (table, csv or json)", format)}
+}
+
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return v
+	}
+}
+
+func (c *cli) history(ctx context.Context) error {
+	_, targetPath, err := c.projectFS()
+	if err != nil {
+		return err
+	}
+	path := c.databasePath(targetPath)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("database %s does not exist", path)
+	}
+	e, err := c.open(ctx, path, true)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	runs, err := e.RunHistory(ctx, 20)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTARTED\tDURATION\tSTATUS\tNODES\tINVOCATION")
+	for _, r := range runs {
+		var total int
+		for _, n := range r.NodeCounts {
+			total += n
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2fs\t%s\t%d\t%s\n", r.RunID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), r.FinishedAt.Sub(r.StartedAt).Seconds(), r.Status, total, r.Invocation)
+	}
+	return tw.Flush()
+}

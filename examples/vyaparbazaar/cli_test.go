@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeProject writes files (path → content) under a new project folder.
+func writeProject(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		require.NoError(t, os.WriteFile(full, []byte(content), 0o644))
+	}
+	return dir
+}
+
+func cliRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const projectYML = "name: shop\nversion: '1.0'\nprofile: shop\n"
+
+// shop is a small valid project: a seed, a source-free staging model, a
+// table and an incremental model, with tests.
+func shop() map[string]string {
+	return map[string]string{
+		"dbt_project.yml":               projectYML + "models:\n  shop:\n    marts:\n      +materialized: table\n      +schema: marts\n",
+		"seeds/customers.csv":           "id,name,city\n1,Asha,Pune\n2,Ravi,Delhi\n3,Meera,Chennai\n",
+		"seeds/orders.csv":              "id,customer_id,amount\n10,1,250.00\n11,2,99.50\n12,1,10.00\n",
+		"models/staging/stg_orders.sql": "select id as order_id, customer_id, amount\nfrom {{ ref('orders') }}\n",
+		"models/marts/customer_revenue.sql": "select c.id as customer_id, c.name, coalesce(sum(o.amount), 0) as revenue\n" +
+			"from {{ ref('customers') }} c\nleft join {{ ref('stg_orders') }} o on o.customer_id = c.id\ngroup by 1, 2\n",
+		"models/marts/schema.yml": `version: 2
+models:
+  - name: customer_revenue
+    columns:
+      - name: customer_id
+        tests: [unique, not_null]
+  - name: stg_orders
+    columns:
+      - name: order_id
+        tests: [unique]
+      - name: customer_id
+        tests:
+          - relationships:
+              to: ref('customers')
+              field: id
+`,
+	}
+}
+
+func queryOne(t *testing.T, db string, q string) string {
+	t.Helper()
+	code, out, errOut := cliRun(t, "query", "--database", db, "--format", "csv", q)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	return lines[1]
+}
+
+func TestBuildProjectAndQuery(t *testing.T) {
+	dir := writeProject(t, shop())
+	code, out, errOut := cliRun(t, "build", "--project", dir, "--threads", "2")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "OK customer_revenue")
+	assert.Contains(t, out, "PASS unique_customer_revenue_customer_id")
+	assert.Regexp(t, `\d+ of \d+ OK customer_revenue \.+ \[\d+\.\d\ds, 3 rows`, out)
+	assert.Contains(t, out, "ERROR=0 FAIL=0 SKIP=0")
+
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where name = 'Asha'"))
+
+	// run_results.json and the run history were written.
+	data, err := os.ReadFile(filepath.Join(dir, "target", "run_results.json"))
+	require.NoError(t, err)
+	var rr struct {
+		Status  string `json:"status"`
+		Results []struct {
+			ID     string `json:"unique_id"`
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal(data, &rr))
+	assert.Equal(t, "success", rr.Status)
+	assert.NotEmpty(t, rr.Results)
+	code, out, _ = cliRun(t, "history", "--project", dir)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "vyaparbazaar build")
+
+	// Nothing but target/ was written into the project.
+	var extra []string
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "target" {
+			return filepath.SkipDir
+		}
+		if _, ok := shop()[filepath.ToSlash(rel)]; !ok && !d.IsDir() {
+			extra = append(extra, rel)
+		}
+		return nil
+	}))
+	assert.Empty(t, extra)
+}
+
+func TestSelectorsLsGraphCompile(t *testing.T) {
+	dir := writeProject(t, shop())
+	code, out, errOut := cliRun(t, "ls", "--project", dir, "--select", "+customer_revenue", "--exclude", "resource_type:test")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, []string{"customers", "orders", "stg_orders", "customer_revenue"}, strings.Fields(out))
+
+	code, out, _ = cliRun(t, "graph", "--project", dir, "--format", "dot")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "digraph")
+	assert.Contains(t, out, "stg_orders")
+
+	code, out, errOut = cliRun(t, "compile", "--project", dir, "-s", "customer_revenue", "--exclude", "resource_type:test")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"main"."customers"`)
+	_, err := os.Stat(filepath.Join(dir, "target", "compiled", "models", "marts", "customer_revenue.sql"))
+	assert.NoError(t, err)
+
+	code, _, errOut = cliRun(t, "ls", "--project", dir, "--select", "nosuchmethod:x")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "nosuchmethod")
+}
+
+func TestRunTestSeedCommandsSelectKinds(t *testing.T) {
+	dir := writeProject(t, shop())
+	code, out, errOut := cliRun(t, "seed", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "OK customers")
+	assert.NotContains(t, out, "stg_orders")
+	code, out, _ = cliRun(t, "run", "--project", dir)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "OK customer_revenue")
+	assert.NotContains(t, out, "PASS unique")
+	code, out, _ = cliRun(t, "test", "--project", dir)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "PASS unique_customer_revenue_customer_id")
+	assert.NotContains(t, out, "OK customer_revenue")
+}
+
+// badInput runs build on a project and returns exit code and stderr+stdout.
+func badInput(t *testing.T, files map[string]string) (int, string) {
+	dir := writeProject(t, files)
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	return code, out + errOut
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
+func TestBadInputsGiveOneClearError(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  []string
+		not   []string
+	}{
+		{"cycle", with(shop(),
+			"models/a.sql", "select * from {{ ref('b') }}",
+			"models/b.sql", "select * from {{ ref('c') }}",
+			"models/c.sql", "select * from {{ ref('a') }}"),
+			// Arrows follow the data: c reads a, b reads c, a reads b.
+			[]string{"dependency cycle: a → c → b → a"}, nil},
+		{"unknown ref", with(shop(),
+			"models/x.sql", "select 1 as id\nunion all\nselect * from {{ ref('stg_ordrs') }}"),
+			[]string{"models/x.sql:3", "stg_ordrs", `did you mean "stg_orders"`}, []string{"cycle"}},
+		{"unknown ref inside a cycle is not a cycle", with(shop(),
+			"models/a.sql", "select * from {{ ref('b') }} join {{ ref('nope') }} using (id)",
+			"models/b.sql", "select * from {{ ref('a') }}"),
+			[]string{"models/a.sql:1", `"nope"`}, []string{"cycle"}},
+		{"duplicate model", with(shop(),
+			"models/one/dup.sql", "select 1 as id",
+			"models/two/dup.sql", "select 2 as id"),
+			[]string{"dup", "models/one/dup.sql", "models/two/dup.sql"}, nil},
+		{"malformed yaml", with(shop(),
+			"models/marts/schema.yml", "version: 2\nmodels:\n  - name: customer_revenue\n    columns: [\n"),
+			[]string{"models/marts/schema.yml:"}, nil},
+		{"jinja syntax error", with(shop(),
+			"models/j.sql", "select 1 as id\n{% if true %}\nwhere 1=1\n"),
+			[]string{"models/j.sql"}, nil},
+		{"missing seed file", with(shop(), "seeds/orders.csv", ""),
+			[]string{"models/staging/stg_orders.sql:2", `"orders"`}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := badInput(t, tc.files)
+			assert.Equal(t, 1, code, out)
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+			for _, n := range tc.not {
+				assert.NotContains(t, out, n)
+			}
+		})
+	}
+}
+
+func TestSQLErrorPointsAtModelLineAndKeepsLastGoodData(t *testing.T) {
+	dir := writeProject(t, shop())
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	// Break the mart: line 3 names a column that does not exist.
+	bad := "select c.id as customer_id, c.name,\n  coalesce(sum(o.amount), 0) as revenue,\n  o.no_such_column\n" +
+		"from {{ ref('customers') }} c\nleft join {{ ref('stg_orders') }} o on o.customer_id = c.id\ngroup by 1, 2\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "customer_revenue.sql"), []byte(bad), 0o644))
+	code, out, errOut = cliRun(t, "build", "--project", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "models/marts/customer_revenue.sql:3:")
+	assert.Contains(t, out, "no_such_column")
+	assert.Contains(t, out, "ERROR customer_revenue")
+	assert.Contains(t, out, "UPSTREAM FAILED") // its tests are skipped
+	// The last good table still serves.
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	assert.Equal(t, "3", queryOne(t, db, "select count(*) from marts.customer_revenue"))
+	assert.Equal(t, "0", queryOne(t, db, "select count(*) from information_schema.tables where table_name like '__dataops_tmp_%'"))
+}
+
+func TestFailingTestSkipsDownstream(t *testing.T) {
+	files := with(shop(),
+		"seeds/customers.csv", "id,name,city\n1,Asha,Pune\n1,Ravi,Delhi\n",
+		"models/marts/schema.yml", "version: 2\nseeds:\n  - name: customers\n    columns:\n      - name: id\n        tests: [unique]\n")
+	code, out := badInput(t, files)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "FAIL unique_customers_id")
+	assert.Contains(t, out, "UPSTREAM FAILED customer_revenue")
+}
+
+func TestQueryIsReadOnly(t *testing.T) {
+	dir := writeProject(t, shop())
+	code, _, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	code, _, errOut = cliRun(t, "query", "--database", db, "drop table marts.customer_revenue")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, strings.ToLower(errOut), "read-only")
+	code, _, errOut = cliRun(t, "query", "--database", db, "copy marts.customer_revenue to '/tmp/x.csv'")
+	assert.Equal(t, 1, code)
+	assert.NotEmpty(t, errOut)
+	code, out, _ := cliRun(t, "query", "--database", db, "--format", "json", "select name from marts.customer_revenue order by customer_id limit 1")
+	assert.Equal(t, 0, code)
+	assert.JSONEq(t, `{"name":"Asha"}`, strings.TrimSpace(out))
+}
+
+// holdLock is run in a child process: it opens the database read-write and
+// waits to be killed.
+func TestHelperHoldLock(t *testing.T) {
+	path := os.Getenv("VYAPARBAZAAR_HOLD_LOCK")
+	if path == "" {
+		return // only meaningful as a child process of TestLockedDatabase
+	}
+	db, err := sql.Open("duckdb", path)
+	require.NoError(t, err)
+	_, err = db.Exec("create table if not exists held as select 1 as x")
+	require.NoError(t, err)
+	os.Stdout.WriteString("locked\n")
+	time.Sleep(time.Minute)
+}
+
+func TestLockedDatabaseIsAClearError(t *testing.T) {
+	dir := writeProject(t, shop())
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	require.NoError(t, os.MkdirAll(filepath.Dir(db), 0o755))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
+	cmd.Env = append(os.Environ(), "VYAPARBAZAAR_HOLD_LOCK="+db)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	buf := make([]byte, 7)
+	_, err = stdout.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, "locked\n", string(buf))
+
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, errOut, "locked by another process")
+	assert.Contains(t, errOut, "dev.duckdb")
+}
+
+// TestKilledBuildLosesNothing builds the CLI, kills it with SIGKILL while a
+// slow table model is being built, and checks that the previous version of
+// the table is intact and that the next build succeeds.
+func TestKilledBuildLosesNothing(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "vyaparbazaar")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	files := with(shop(), "models/marts/big.sql", "select range as id from range(1000)")
+	dir := writeProject(t, files)
+	out, err := exec.Command(bin, "build", "--project", dir).CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	// Make big slow (a large cross join), start the build and kill it mid-way.
+	slow := "select a.range as id from range(100000) a, range(100000) b order by hash(a.range * b.range)"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "big.sql"), []byte(slow), 0o644))
+	cmd := exec.Command(bin, "build", "--project", dir, "--select", "big", "--verbose")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "START big") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Contains(t, stdout.String(), "START big")
+	time.Sleep(300 * time.Millisecond) // let DuckDB get into the query
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	assert.Equal(t, "1000", queryOne(t, db, "select count(*) from marts.big"))
+	// Restore a fast model: the next build cleans up and succeeds.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "big.sql"), []byte("select range as id from range(5)"), 0o644))
+	out, err = exec.Command(bin, "build", "--project", dir).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "5", queryOne(t, db, "select count(*) from marts.big"))
+	assert.Equal(t, "0", queryOne(t, db, "select count(*) from information_schema.tables where table_name like '__dataops_tmp_%'"))
+}
+
+func TestUsageErrors(t *testing.T) {
+	code, _, errOut := cliRun(t, "frobnicate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "unknown command")
+	code, _, _ = cliRun(t, "build", "--threads", "0")
+	assert.Equal(t, 2, code)
+	code, out, _ := cliRun(t, "help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "Usage")
+}
