@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -409,7 +410,11 @@ func (c *cli) demo(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.stdout, "\nWhat was built in %s:\n", dbPath)
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	for _, r := range run.Results {
+	built := slices.Clone(run.Results)
+	slices.SortStableFunc(built, func(a, b *orchestrate.NodeResult) int {
+		return cmp.Or(cmp.Compare(layerRank(plan.Node(a.Node)), layerRank(plan.Node(b.Node))), cmp.Compare(a.Relation, b.Relation))
+	})
+	for _, r := range built {
 		n := plan.Node(r.Node)
 		if n == nil || n.Kind != orchestrate.KindModel || r.Relation == "" {
 			continue
@@ -435,6 +440,18 @@ Run results: %[2]s
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// layerRank orders the seed's layers from sources to ML features.
+func layerRank(n *orchestrate.Node) int {
+	if n == nil {
+		return 99
+	}
+	order := []string{"sources", "seeds", "staging", "intermediate", "dimensions", "facts", "marts", "ml_features"}
+	if i := slices.Index(order, n.Layer); i >= 0 {
+		return i
+	}
+	return len(order)
 }
 
 func (c *cli) compile(ctx context.Context) error {

@@ -504,14 +504,20 @@ var layerByPrefix = []struct{ prefix, layer string }{
 	{"ml_", "ml_features"},
 }
 
-// modelLayer derives a model's layer: config layer, else a known folder
-// under the model path, else the name prefix.
+// modelLayer derives a model's layer: config or meta layer, else the name
+// prefix (stg_, int_, dim_, fct_, mart_, ml_), else a known folder under the
+// model path.
 func modelLayer(m *Model, modelPaths []string) string {
 	if l := toStr(m.Config["layer"]); l != "" {
 		return l
 	}
 	if l := toStr(m.Meta["layer"]); l != "" {
 		return l
+	}
+	for _, lp := range layerByPrefix {
+		if strings.HasPrefix(m.Name, lp.prefix) {
+			return lp.layer
+		}
 	}
 	if m.Path != "" {
 		rel := m.Path
@@ -526,11 +532,6 @@ func modelLayer(m *Model, modelPaths []string) string {
 			if l, ok := layerByFolder[strings.ToLower(dir)]; ok {
 				return l
 			}
-		}
-	}
-	for _, lp := range layerByPrefix {
-		if strings.HasPrefix(m.Name, lp.prefix) {
-			return lp.layer
 		}
 	}
 	return ""

@@ -33,7 +33,7 @@ func TestDemoProjectBuildsThroughTheEngine(t *testing.T) {
 			tests++
 		}
 	}
-	for _, l := range []string{"staging", "intermediate", "marts", "ml"} {
+	for _, l := range []string{"staging", "intermediate", "dimensions", "facts", "marts", "ml_features"} {
 		assert.Positive(t, layers[l], "layer %s has models (%v)", l, layers)
 	}
 	assert.Greater(t, tests, 100)
