@@ -160,15 +160,13 @@ func (r *runner) runSource(ctx context.Context, n *orchestrate.Node, src *projec
 		return orchestrate.Outcome{}, err
 	}
 	defer s.close()
-	typ, err := relationType(ctx, s, rel)
-	if err != nil {
-		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
-	}
-	if typ == "" {
-		return orchestrate.Outcome{}, loc.errorf(ErrRelationNotFound, "relation %s does not exist", rel)
-	}
 	rows, err := s.queryInt(ctx, "SELECT count(*) FROM "+rel.Quoted())
 	if err != nil {
+		// Only on failure look up the catalog, to say plainly that the
+		// relation is missing.
+		if typ, terr := relationType(ctx, s, rel); terr == nil && typ == "" {
+			return orchestrate.Outcome{}, loc.errorf(ErrRelationNotFound, "relation %s does not exist", rel)
+		}
 		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
 	}
 	return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("OK %d rows", rows), Relation: rel.String()}, nil

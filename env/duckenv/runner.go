@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/vyaparbazaar/dataops/internal/sqlident"
 	"github.com/vyaparbazaar/dataops/orchestrate"
@@ -53,6 +54,10 @@ func (e *Env) Runner(opts RunnerOptions) orchestrate.Runner {
 type runner struct {
 	env  *Env
 	opts RunnerOptions
+	// schemas this runner has seen exist, and relations whose leftover
+	// scratch tables it has cleaned (lower-case keys).
+	schemas sync.Map
+	cleaned sync.Map
 }
 
 // Run executes one attempt of n.
@@ -264,23 +269,32 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 	if err := r.cleanupTemps(ctx, s, rel); err != nil {
 		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
 	}
+	// New rows go to a scratch table and are applied in the same
+	// transaction, so a failure leaves neither the scratch table nor a
+	// partial insert behind.
 	tmp := tempRelation(rel)
-	if err := s.exec(ctx, wrapSelect("CREATE TABLE "+tmp.Quoted()+" AS", c.SQL)); err != nil {
-		s.dropQuiet(tmp.Quoted())
-		return orchestrate.Outcome{}, loc.sqlErr(err, &c)
-	}
 	p.build = tmp
-	rows, err := s.queryInt(ctx, "SELECT count(*) FROM "+tmp.Quoted())
-	if err == nil {
-		err = s.tx(ctx, func() error {
-			if err := r.publish(ctx, s, rel, p); err != nil {
-				return err
-			}
-			return s.exec(ctx, "DROP TABLE "+tmp.Quoted())
-		})
-	}
+	var rows int64
+	var buildErr error
+	err = s.tx(ctx, func() error {
+		if err := s.exec(ctx, wrapSelect("CREATE TABLE "+tmp.Quoted()+" AS", c.SQL)); err != nil {
+			buildErr = err
+			return err
+		}
+		var err error
+		if rows, err = s.queryInt(ctx, "SELECT count(*) FROM "+tmp.Quoted()); err != nil {
+			return err
+		}
+		if err := r.publish(ctx, s, rel, p); err != nil {
+			return err
+		}
+		return s.exec(ctx, "DROP TABLE "+tmp.Quoted())
+	})
 	if err != nil {
 		s.dropQuiet(tmp.Quoted())
+		if buildErr != nil {
+			return orchestrate.Outcome{}, loc.sqlErr(err, &c)
+		}
 		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
 	}
 	return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("INSERT %d", rows), Relation: rel.String(), CompiledSQL: c.SQL}, nil
@@ -296,19 +310,28 @@ func (r *runner) buildSwap(ctx context.Context, s *session, rel project.Relation
 	if err := r.cleanupTemps(ctx, s, rel); err != nil {
 		return 0, loc.sqlErr(err, nil)
 	}
+	// The scratch table is created, counted and swapped in within one
+	// transaction: other connections never see it, a failure or a killed
+	// process leaves nothing behind, and the build costs one commit.
 	tmp := tempRelation(rel)
-	if err := s.exec(ctx, wrapSelect("CREATE TABLE "+tmp.Quoted()+" AS", sel)); err != nil {
-		s.dropQuiet(tmp.Quoted())
-		return 0, loc.sqlErr(err, c)
-	}
-	rows, err := s.queryInt(ctx, "SELECT count(*) FROM "+tmp.Quoted())
-	if err == nil {
-		err = s.tx(ctx, func() error {
-			return r.publish(ctx, s, rel, publication{mode: publishTable, build: tmp})
-		})
-	}
+	var rows int64
+	var buildErr error
+	err := s.tx(ctx, func() error {
+		if err := s.exec(ctx, wrapSelect("CREATE TABLE "+tmp.Quoted()+" AS", sel)); err != nil {
+			buildErr = err
+			return err
+		}
+		var err error
+		if rows, err = s.queryInt(ctx, "SELECT count(*) FROM "+tmp.Quoted()); err != nil {
+			return err
+		}
+		return r.publish(ctx, s, rel, publication{mode: publishTable, build: tmp})
+	})
 	if err != nil {
 		s.dropQuiet(tmp.Quoted())
+		if buildErr != nil {
+			return 0, loc.sqlErr(err, c)
+		}
 		return 0, loc.sqlErr(err, nil)
 	}
 	return rows, nil
@@ -411,12 +434,17 @@ func schemaOf(rel project.Relation) string {
 	return rel.Schema
 }
 
-// relationType returns relTable, relView, another lower-case table type, or
-// "" when rel does not exist in the current database.
+// relationType returns relTable, relView, or "" when rel does not exist in
+// the current database. (duckdb_tables() and duckdb_views() are about twice
+// as fast as information_schema.tables.)
 func relationType(ctx context.Context, s *session, rel project.Relation) (string, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT table_type FROM information_schema.tables
-WHERE table_catalog = current_database() AND lower(table_schema) = lower(?) AND lower(table_name) = lower(?)`,
-		schemaOf(rel), rel.Name)
+	schema := schemaOf(rel)
+	rows, err := s.conn.QueryContext(ctx, `SELECT 'table' FROM duckdb_tables()
+WHERE database_name = current_database() AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)
+UNION ALL
+SELECT 'view' FROM duckdb_views()
+WHERE database_name = current_database() AND NOT internal AND lower(schema_name) = lower(?) AND lower(view_name) = lower(?)`,
+		schema, rel.Name, schema, rel.Name)
 	if err != nil {
 		return "", err
 	}
@@ -427,16 +455,7 @@ WHERE table_catalog = current_database() AND lower(table_schema) = lower(?) AND 
 			return "", err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return "", err
-	}
-	switch typ {
-	case "BASE TABLE":
-		return relTable, nil
-	case "VIEW":
-		return relView, nil
-	}
-	return strings.ToLower(typ), nil
+	return typ, rows.Err()
 }
 
 // ensureSchema creates schema if it does not exist yet.
@@ -444,14 +463,24 @@ func (r *runner) ensureSchema(ctx context.Context, s *session, schema string) er
 	if schema == "" || strings.EqualFold(schema, project.DefaultSchema) {
 		return nil
 	}
+	key := strings.ToLower(schema)
+	if _, ok := r.schemas.Load(key); ok {
+		return nil // already checked by this runner
+	}
 	r.env.schemaMu.Lock()
 	defer r.env.schemaMu.Unlock()
 	n, err := s.queryInt(ctx, `SELECT count(*) FROM information_schema.schemata
 WHERE catalog_name = current_database() AND lower(schema_name) = lower(?)`, schema)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
 	}
-	return s.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlident.Quote(schema))
+	if n == 0 {
+		if err := s.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlident.Quote(schema)); err != nil {
+			return err
+		}
+	}
+	r.schemas.Store(key, true)
+	return nil
 }
 
 // tempRelation returns a fresh scratch relation next to rel.
@@ -464,7 +493,15 @@ func tempRelation(rel project.Relation) project.Relation {
 // cleanupTemps drops scratch tables that an interrupted build of rel left
 // behind (exactly tempPrefix + name + "_" + 8 hex digits, so the scratch
 // tables of other relations are never touched).
+//
+// Builds create their scratch tables inside the transaction that publishes
+// them, so only a process of an older version can have left one behind;
+// the check runs once per relation and runner.
 func (r *runner) cleanupTemps(ctx context.Context, s *session, rel project.Relation) error {
+	key := strings.ToLower(schemaOf(rel) + "." + rel.Name)
+	if _, done := r.cleaned.LoadOrStore(key, true); done {
+		return nil
+	}
 	prefix := strings.ToLower(tempPrefix + rel.Name + "_")
 	rows, err := s.conn.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
 WHERE table_catalog = current_database() AND lower(table_schema) = lower(?) AND starts_with(lower(table_name), ?)`,

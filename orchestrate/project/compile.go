@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // trimSQL removes trailing whitespace and semicolons.
@@ -220,4 +221,25 @@ func (p *Project) inline(body string, direct []string, raw string, li *lineIndex
 		}
 		return li.source(o, lines[l-1])
 	}}, nil
+}
+
+// memoCompile caches compile's result per CompileState: rendering depends
+// only on the state and on what was fixed at load (vars, env vars, target),
+// so a node run many times (retries, schedules) renders once per state.
+func memoCompile(compile func(CompileState) (Compiled, error)) func(CompileState) (Compiled, error) {
+	type entry struct {
+		once sync.Once
+		c    Compiled
+		err  error
+	}
+	var cache [2]entry
+	return func(st CompileState) (Compiled, error) {
+		i := 0
+		if st.IsIncremental {
+			i = 1
+		}
+		e := &cache[i]
+		e.once.Do(func() { e.c, e.err = compile(st) })
+		return e.c, e.err
+	}
 }

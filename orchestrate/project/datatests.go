@@ -317,7 +317,7 @@ func (p *Project) byNameAny(name string) (string, bool) {
 
 func (p *Project) addTest(ts *testState) {
 	t := ts.t
-	t.compile = func(st CompileState) (Compiled, error) { return p.compileTest(ts, st) }
+	t.compile = memoCompile(func(st CompileState) (Compiled, error) { return p.compileTest(ts, st) })
 	p.Tests[t.Name] = t
 	p.tests[t.Name] = ts
 }

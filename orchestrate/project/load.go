@@ -821,7 +821,7 @@ func (p *Project) finishModel(ms *modelState) error {
 	if ms.props != nil {
 		m.Columns = propColumns(ms.props.node)
 	}
-	m.compile = func(st CompileState) (Compiled, error) { return p.compileModel(ms, st) }
+	m.compile = memoCompile(func(st CompileState) (Compiled, error) { return p.compileModel(ms, st) })
 	if !slices.Contains(validMaterializations, m.Materialized) {
 		path, line := splitLoc(ms.cfg.origin["materialized"])
 		return newErr(ErrConfig, path, line, "model %s: unknown materialization %q (want view, table, incremental or ephemeral)", m.Name, m.Materialized)
