@@ -372,3 +372,20 @@ func TestUsageErrors(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "Usage")
 }
+
+func TestVarsOverrideProjectVars(t *testing.T) {
+	files := with(shop(),
+		"dbt_project.yml", projectYML+"vars:\n  min_amount: 50\n",
+		"models/big_orders.sql", "{{ config(materialized='table') }}\nselect count(*) as n, {{ var('min_amount') }} as threshold\nfrom {{ ref('stg_orders') }}\nwhere amount >= {{ var('min_amount') }}\n")
+	dir := writeProject(t, files)
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "2,50", queryOne(t, db, "select n, threshold from big_orders"))
+	code, out, errOut = cliRun(t, "build", "--project", dir, "-s", "big_orders", "--vars", "{min_amount: 10}")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "3,10", queryOne(t, db, "select n, threshold from big_orders"))
+	code, _, errOut = cliRun(t, "build", "--project", dir, "--vars", "{not yaml")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--vars")
+}
