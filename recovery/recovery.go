@@ -1,5 +1,6 @@
 // Package recovery decides what happens after a node fails: retry after a
-// delay, or give up.
+// backoff, fall back to the last good data, skip, or give up; and it
+// classifies failures so that only those worth retrying are retried.
 package recovery
 
 import (
@@ -16,15 +17,60 @@ const (
 	Fail Action = iota
 	// Retry runs the node again after Decision.Delay.
 	Retry
+	// Fallback gives up on building the node but keeps serving its last
+	// good version: the node is reported as StatusFallback, its downstream
+	// is skipped (and keeps serving its own last good versions).
+	Fallback
+	// Skip gives up without counting the node as failed.
+	Skip
 )
 
 func (a Action) String() string {
 	switch a {
 	case Retry:
 		return "retry"
+	case Fallback:
+		return "fallback"
+	case Skip:
+		return "skip"
 	default:
 		return "fail"
 	}
+}
+
+// Class is the kind of a failure.
+type Class string
+
+// The failure classes.
+const (
+	// ClassTransient failures may pass on a later attempt: a lock held by
+	// another process, I/O errors, an unavailable source, out of memory.
+	ClassTransient Class = "transient"
+	// ClassTimeout is an attempt that ran past its timeout.
+	ClassTimeout Class = "timeout"
+	// ClassPermanent failures need a change: parser, binder and catalog
+	// errors, constraint violations, bad configuration.
+	ClassPermanent Class = "permanent"
+	// ClassTestFailure is a data test that found failing rows.
+	ClassTestFailure Class = "test_failure"
+	// ClassSchemaChange is a source whose columns no longer match its
+	// declaration.
+	ClassSchemaChange Class = "schema_change"
+	// ClassSourceMissing is a source table or file that does not exist.
+	ClassSourceMissing Class = "source_missing"
+	// ClassStaleSource is a source with no new data (empty, or its
+	// loaded-at column older than its threshold).
+	ClassStaleSource Class = "stale_source"
+	// ClassCorruptData is a source with too many malformed rows.
+	ClassCorruptData Class = "corrupt_data"
+	// ClassCancelled is a run cancelled by its caller or by fail-fast.
+	ClassCancelled Class = "cancelled"
+)
+
+// Classified is implemented by errors that know their class; Classify
+// honours it before looking at anything else.
+type Classified interface {
+	FailureClass() Class
 }
 
 // Failure describes one failed attempt of a node.
@@ -36,8 +82,12 @@ type Failure struct {
 	// Attempt is 1 for the first attempt.
 	Attempt int
 	Err     error
+	// Class is Classify(Err), filled in by the executor.
+	Class Class
 	// Elapsed is how long the attempt ran.
 	Elapsed time.Duration
+	// Backoff is the node's own retry settings, if it has any.
+	Backoff *Backoff
 }
 
 // Decision is a RecoveryPolicy's answer.
@@ -62,3 +112,14 @@ func (p PolicyFunc) Decide(ctx context.Context, f Failure) Decision { return p(c
 var NoRetry RecoveryPolicy = PolicyFunc(func(context.Context, Failure) Decision {
 	return Decision{Action: Fail, Reason: "no retry policy"}
 })
+
+// Backoff is a retry schedule: up to Attempts attempts in all, the n-th
+// retry waiting InitialDelay × Multiplier^(n-1), capped at MaxDelay, then
+// spread by ±Jitter (a fraction, 0.2 = ±20%).
+type Backoff struct {
+	Attempts     int           `yaml:"attempts" json:"attempts"`
+	InitialDelay time.Duration `yaml:"initial_delay" json:"initial_delay"`
+	Multiplier   float64       `yaml:"multiplier" json:"multiplier"`
+	MaxDelay     time.Duration `yaml:"max_delay" json:"max_delay"`
+	Jitter       float64       `yaml:"jitter" json:"jitter"`
+}
