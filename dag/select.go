@@ -65,6 +65,13 @@ type SelectOptions struct {
 	Exclude []string
 	// Indirect says how tests of selected vertices are selected.
 	Indirect IndirectSelection
+	// Results maps vertex names to their status in the previous run
+	// ("success", "error", "fail", "skipped", ...), for the result: method
+	// (as dbt's "result:error" with "dbt retry"). Vertices missing from it
+	// match no result: criterion. A nil map means no previous results are
+	// known: any result: criterion is then a *SelectorError; an empty
+	// non-nil map is a previous run that built nothing.
+	Results map[string]string
 }
 
 // Selection is the result of a selection.
@@ -102,7 +109,10 @@ type Selection struct {
 //   - file: the base name of Path, with or without its extension;
 //   - config.<key>: Config[key];
 //   - resource_type: Kind (model, seed, source, test, task);
-//   - source: a source "src" (every "src.*" source) or "src.table".
+//   - source: a source "src" (every "src.*" source) or "src.table";
+//   - result: the vertex's status in the previous run (success, pass,
+//     warn, fail, error, skipped, cancelled, fallback), taken from
+//     SelectOptions.Results, so only SelectWith can evaluate it.
 //
 // Values may be fnmatch globs ("stg_*", "tag:mart*"). The graph operators
 // are: "+x" x and all its ancestors, "N+x" ancestors up to N edges away,
@@ -137,6 +147,12 @@ func (g *Graph) SelectWith(opts SelectOptions) (Selection, error) {
 	}
 	excls, err := parseExprs(opts.Exclude)
 	if err != nil {
+		return Selection{}, err
+	}
+	if err := bindResults(sels, opts.Results); err != nil {
+		return Selection{}, err
+	}
+	if err := bindResults(excls, opts.Results); err != nil {
 		return Selection{}, err
 	}
 	var res Selection
@@ -176,9 +192,30 @@ func (g *Graph) SelectWith(opts SelectOptions) (Selection, error) {
 
 // ValidateSelectors reports whether exprs parse, without a graph: useful to
 // check flags or configuration early. It returns the first *SelectorError.
+// It does not need previous results: "result:error" is valid here even
+// though SelectWith rejects it when SelectOptions.Results is nil.
 func ValidateSelectors(exprs []string) error {
 	_, err := parseExprs(exprs)
 	return err
+}
+
+// bindResults gives the result: parts of crits the previous run's results,
+// or fails if there are none.
+func bindResults(crits []criterion, results map[string]string) error {
+	for k := range crits {
+		for j := range crits[k].parts {
+			p := &crits[k].parts[j]
+			if p.method != methodResult {
+				continue
+			}
+			if results == nil {
+				return &SelectorError{Selector: p.raw, Method: methodResult,
+					Reason: "result: needs the previous run's results (SelectOptions.Results)"}
+			}
+			p.results = results
+		}
+	}
+	return nil
 }
 
 // excludeTests adds to excl the tests excluded along with their parents.
@@ -381,6 +418,8 @@ type part struct {
 	value  string
 	pat    pattern
 	pglob  pathGlob // for path globs
+
+	results map[string]string // for result:, bound by SelectWith
 }
 
 // The selector methods.
@@ -391,7 +430,12 @@ const (
 	methodConfig       = "config"
 	methodResourceType = "resource_type"
 	methodSource       = "source"
+	methodResult       = "result"
 )
+
+// resultStatuses are the statuses a literal result: value may name: those of
+// orchestrate.Status plus "fallback".
+var resultStatuses = []string{"success", "pass", "warn", "fail", "error", "skipped", "cancelled", "fallback"}
 
 // hasOperator reports whether p uses a graph operator (+ or @).
 func (p *part) hasOperator() bool { return p.at || p.parents || p.children }
@@ -442,6 +486,9 @@ func (p *part) matches(v *Vertex) bool {
 		}
 		src, _, _ := strings.Cut(v.Name, ".")
 		return p.pat.match(src)
+	case methodResult:
+		st, ok := p.results[v.Name]
+		return ok && p.pat.match(st)
 	}
 	return false
 }
@@ -564,7 +611,7 @@ func parsePart(raw, crit string) (part, error) {
 	}
 	switch {
 	case p.method == "", p.method == methodTag, p.method == methodPath, p.method == methodFile,
-		p.method == methodResourceType, p.method == methodSource:
+		p.method == methodResourceType, p.method == methodSource, p.method == methodResult:
 	case p.method == methodConfig:
 		return fail(p.method, `selector method "config" needs a key, as in "config.materialized:view"`)
 	case strings.HasPrefix(p.method, methodConfig+"."):
@@ -585,6 +632,9 @@ func parsePart(raw, crit string) (part, error) {
 	pat, err := compilePattern(s)
 	if err != nil {
 		return fail(p.method, "invalid pattern %q (%v)", s, err)
+	}
+	if p.method == methodResult && !pat.glob && !slices.Contains(resultStatuses, s) {
+		return fail(p.method, "unknown result status %q (want %s)", s, strings.Join(resultStatuses, ", "))
 	}
 	p.value, p.pat = s, pat
 	if pat.glob && (p.method == methodPath || p.method == "") {

@@ -31,6 +31,12 @@ type Options struct {
 	Recovery recovery.RecoveryPolicy
 	// DefaultTimeout bounds each attempt of nodes without a Timeout (0: none).
 	DefaultTimeout time.Duration
+	// RunTimeout bounds the whole run (0: none). When it expires, running
+	// nodes are interrupted (class timeout) and the rest are skipped.
+	RunTimeout time.Duration
+	// LastGood, when set, tells which version of a node's data is still
+	// being served; nodes that fall back or are skipped report it.
+	LastGood func(ctx context.Context, node string) (Serving, bool)
 	// Observers receive every event of the run.
 	Observers []Observer
 	// RunID names the run (default: time-based and random).
@@ -48,12 +54,20 @@ type Options struct {
 type TimeoutError struct {
 	Node    string
 	Timeout time.Duration
-	Err     error
+	// Run is true when the run's timeout expired, not the node's.
+	Run bool
+	Err error
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Run {
+		return fmt.Sprintf("node %s interrupted: the run timed out after %s: %v", e.Node, e.Timeout, e.Err)
+	}
 	return fmt.Sprintf("node %s timed out after %s: %v", e.Node, e.Timeout, e.Err)
 }
+
+// FailureClass classifies timeouts for recovery.Classify.
+func (e *TimeoutError) FailureClass() recovery.Class { return recovery.ClassTimeout }
 
 // Unwrap returns the underlying error.
 func (e *TimeoutError) Unwrap() []error { return []error{e.Err, context.DeadlineExceeded} }
@@ -95,6 +109,15 @@ type execution struct {
 	log    *slog.Logger
 	policy recovery.RecoveryPolicy
 	run    *Run
+	// runCtx is the run's context before fail-fast cancellation.
+	runCtx context.Context
+}
+
+func (e *execution) cancelReason(caller, parent context.Context) string {
+	if caller.Err() == nil && errors.Is(parent.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("run timed out after %s", e.opts.RunTimeout)
+	}
+	return "run cancelled"
 }
 
 func newExecution(plan *Plan, opts Options) *execution {
@@ -114,7 +137,7 @@ func newExecution(plan *Plan, opts Options) *execution {
 	e.obs.list = opts.Observers
 	id := opts.RunID
 	if id == "" {
-		id = newRunID(e.now())
+		id = NewRunID(e.now())
 	}
 	e.run = &Run{ID: id, Invocation: opts.Invocation, Threads: opts.Threads}
 
@@ -164,7 +187,8 @@ func newExecution(plan *Plan, opts Options) *execution {
 	return e
 }
 
-func newRunID(t time.Time) string {
+// NewRunID returns a fresh run id: the UTC time and 6 random hex digits.
+func NewRunID(t time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
@@ -198,7 +222,14 @@ type finished struct {
 	n *execNode
 }
 
-func (e *execution) runAll(parent context.Context) *Run {
+func (e *execution) runAll(caller context.Context) *Run {
+	parent := caller
+	if e.opts.RunTimeout > 0 {
+		var cancelRun context.CancelFunc
+		parent, cancelRun = context.WithTimeout(caller, e.opts.RunTimeout)
+		defer cancelRun()
+	}
+	e.runCtx = parent
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	total := len(e.nodes)
@@ -227,7 +258,7 @@ func (e *execution) runAll(parent context.Context) *Run {
 	stopReason := ""
 	for remaining > 0 {
 		if stopReason == "" && parent.Err() != nil {
-			stopReason = "run cancelled"
+			stopReason = e.cancelReason(caller, parent)
 		}
 		for running < e.opts.Threads && q.Len() > 0 && stopReason == "" {
 			n := heap.Pop(q).(*execNode)
@@ -272,7 +303,7 @@ func (e *execution) runAll(parent context.Context) *Run {
 			}
 		}
 		if stopReason == "" && parent.Err() != nil {
-			stopReason = "run cancelled"
+			stopReason = e.cancelReason(caller, parent)
 		}
 	}
 	close(work)
@@ -286,7 +317,7 @@ func (e *execution) runAll(parent context.Context) *Run {
 			break
 		}
 	}
-	if parent.Err() != nil && e.run.Status != StatusSuccess {
+	if caller.Err() != nil && e.run.Status != StatusSuccess {
 		e.run.Status = StatusCancelled
 	}
 	e.obs.emit(Event{Type: RunFinished, Time: e.run.FinishedAt, RunID: e.run.ID, Total: total, Run: e.run})
@@ -304,7 +335,11 @@ func (e *execution) skipDownstream(n *execNode, total int) int {
 		if c.done {
 			continue
 		}
-		e.skip(c, "upstream failed: "+n.node.Name, total)
+		reason := "upstream failed: " + n.node.Name
+		if n.res.Status == StatusFallback {
+			reason = "upstream fell back: " + n.node.Name
+		}
+		e.skip(c, reason, total)
 		count++
 		stack = append(stack, c.children...)
 	}
@@ -316,7 +351,18 @@ func (e *execution) skip(n *execNode, reason string, total int) {
 	n.res.Status = StatusSkipped
 	n.res.SkippedBecause = reason
 	n.res.Message = "SKIP (" + reason + ")"
+	e.serving(n)
 	e.obs.emit(Event{Type: NodeFinished, Time: e.now(), RunID: e.run.ID, Node: n.node, Result: n.res, Total: total})
+}
+
+// serving fills in which version of a model's data is still served.
+func (e *execution) serving(n *execNode) {
+	if e.opts.LastGood == nil || n.node.Kind != KindModel {
+		return
+	}
+	if sv, ok := e.opts.LastGood(context.WithoutCancel(e.runCtx), n.node.Name); ok {
+		n.res.Serving = &sv
+	}
 }
 
 // execute runs all attempts of one node.
@@ -341,25 +387,43 @@ func (e *execution) execute(ctx context.Context, n *execNode, total int) {
 		out, err := e.attempt(ctx, runner, node, timeout)
 		elapsed := e.now().Sub(began)
 		a := Attempt{Number: attempt, StartedAt: began, Duration: elapsed}
-		if err != nil {
-			a.Error = err.Error()
-		}
-		res.Attempts = append(res.Attempts, a)
 		if err == nil {
+			res.Attempts = append(res.Attempts, a)
 			e.succeed(res, node, out)
 			break
 		}
+		if ctx.Err() != nil && e.runCtx.Err() != nil && errors.Is(e.runCtx.Err(), context.DeadlineExceeded) {
+			err = &TimeoutError{Node: node.Name, Timeout: e.opts.RunTimeout, Run: true, Err: err}
+		}
+		a.Error = err.Error()
+		a.Class = recovery.Classify(err)
 		if ctx.Err() != nil {
-			// The run was cancelled (fail-fast or by the caller): no retry.
-			e.fail(res, err)
+			// The run was cancelled or timed out: no retry.
+			a.Decision = recovery.Fail.String()
+			res.Attempts = append(res.Attempts, a)
+			e.fail(res, err, a.Class)
 			break
 		}
 		d := e.policy.Decide(ctx, recovery.Failure{
 			Node: node.Name, Kind: string(node.Kind), Layer: node.Layer, Critical: node.Critical,
-			Attempt: attempt, Err: err, Elapsed: elapsed,
+			Attempt: attempt, Err: err, Class: a.Class, Elapsed: elapsed, Backoff: node.Retry,
 		})
+		a.Decision = d.Action.String()
+		if d.Action == recovery.Retry {
+			a.Delay = d.Delay
+		}
+		res.Attempts = append(res.Attempts, a)
 		if d.Action != recovery.Retry {
-			e.fail(res, err)
+			e.fail(res, err, a.Class)
+			switch d.Action {
+			case recovery.Fallback:
+				res.Status = StatusFallback
+				res.Message = "FALLBACK (serving the last good version): " + err.Error()
+				e.serving(n)
+			case recovery.Skip:
+				res.Status = StatusSkipped
+				res.SkippedBecause = "recovery policy: " + d.Reason
+			}
 			break
 		}
 		e.log.Debug("retrying node", "node", node.Name, "attempt", attempt, "delay", d.Delay, "err", err)
@@ -373,7 +437,7 @@ func (e *execution) execute(ctx context.Context, n *execNode, total int) {
 			}
 		}
 		if ctx.Err() != nil {
-			e.fail(res, errors.Join(err, ctx.Err()))
+			e.fail(res, errors.Join(err, ctx.Err()), recovery.ClassCancelled)
 			break
 		}
 	}
@@ -420,9 +484,10 @@ func (e *execution) succeed(res *NodeResult, node *Node, out Outcome) {
 	}
 }
 
-func (e *execution) fail(res *NodeResult, err error) {
+func (e *execution) fail(res *NodeResult, err error, class recovery.Class) {
 	res.Err = err
 	res.Error = err.Error()
+	res.Class = class
 	var tf *TestFailure
 	if errors.As(err, &tf) {
 		res.Status = StatusFail

@@ -418,3 +418,87 @@ func TestAlreadyCancelledContextStartsNothing(t *testing.T) {
 	assert.Equal(t, orchestrate.StatusCancelled, run.Status)
 	assert.Equal(t, "run cancelled", run.Result("a").SkippedBecause)
 }
+
+func TestFallbackForCriticalNodeKeepsServingAndSkipsDownstream(t *testing.T) {
+	builtAt := time.Date(2026, 11, 25, 5, 30, 0, 0, time.UTC)
+	crit := model("inventory")
+	crit.Critical = true
+	rec := newRecorder()
+	rec.fail["inventory"] = errors.New("Binder Error: column x not found")
+	policy := recovery.PolicyFunc(func(_ context.Context, f recovery.Failure) recovery.Decision {
+		if f.Critical {
+			return recovery.Decision{Action: recovery.Fallback}
+		}
+		return recovery.Decision{Action: recovery.Fail}
+	})
+	lastGood := func(_ context.Context, node string) (orchestrate.Serving, bool) {
+		return orchestrate.Serving{RunID: "run-" + node, BuiltAt: builtAt}, true
+	}
+	var out bytes.Buffer
+	run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(crit, model("mart", "inventory")), orchestrate.Options{
+		Runner: rec, Recovery: policy, LastGood: lastGood, Observers: []orchestrate.Observer{orchestrate.NewProgress(&out)},
+	})
+	require.NoError(t, err)
+	r := run.Result("inventory")
+	assert.Equal(t, orchestrate.StatusFallback, r.Status)
+	assert.Equal(t, recovery.ClassPermanent, r.Class)
+	require.NotNil(t, r.Serving)
+	assert.Equal(t, "run-inventory", r.Serving.RunID)
+	m := run.Result("mart")
+	assert.Equal(t, orchestrate.StatusSkipped, m.Status)
+	assert.Equal(t, "upstream fell back: inventory", m.SkippedBecause)
+	require.NotNil(t, m.Serving)
+	assert.Equal(t, "run-mart", m.Serving.RunID)
+	assert.Equal(t, orchestrate.StatusError, run.Status)
+	assert.Contains(t, out.String(), "FALLBACK inventory")
+	assert.Contains(t, out.String(), "still serving the version built by run run-inventory")
+	assert.Contains(t, out.String(), "FALLBACK=1")
+}
+
+func TestAttemptsRecordClassAndDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		rec.fail["flaky"] = errors.New(`IO Error: Could not set lock on file "x.duckdb": Conflicting lock is held`)
+		rec.failN["flaky"] = 1
+		run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(model("flaky"), model("broken")), orchestrate.Options{
+			Runner: orchestrate.RunnerFunc(func(ctx context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
+				if n.Name == "broken" {
+					return orchestrate.Outcome{}, errors.New(`Parser Error: syntax error at or near "selec"`)
+				}
+				return rec.Run(ctx, n)
+			}),
+			Recovery: &recovery.Policy{},
+		})
+		require.NoError(t, err)
+		f := run.Result("flaky")
+		assert.Equal(t, orchestrate.StatusSuccess, f.Status)
+		require.Len(t, f.Attempts, 2)
+		assert.Equal(t, recovery.ClassTransient, f.Attempts[0].Class)
+		assert.Equal(t, "retry", f.Attempts[0].Decision)
+		assert.Positive(t, f.Attempts[0].Delay)
+		b := run.Result("broken")
+		assert.Equal(t, orchestrate.StatusError, b.Status)
+		assert.Equal(t, recovery.ClassPermanent, b.Class)
+		assert.Len(t, b.Attempts, 1, "permanent failures are not retried")
+	})
+}
+
+func TestRunTimeoutInterruptsAndSkipsTheRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		rec.sleep["slow"] = time.Hour
+		run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(model("slow"), model("after", "slow"), model("other")), orchestrate.Options{
+			Runner: rec, RunTimeout: 10 * time.Minute, Recovery: &recovery.Policy{},
+		})
+		require.NoError(t, err)
+		s := run.Result("slow")
+		assert.Equal(t, orchestrate.StatusError, s.Status)
+		assert.Equal(t, recovery.ClassTimeout, s.Class)
+		var te *orchestrate.TimeoutError
+		require.ErrorAs(t, s.Err, &te)
+		assert.True(t, te.Run)
+		assert.Len(t, s.Attempts, 1, "a run timeout is not retried")
+		assert.Equal(t, orchestrate.StatusSkipped, run.Result("after").Status)
+		assert.Equal(t, orchestrate.StatusError, run.Status)
+	})
+}

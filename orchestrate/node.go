@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 // Kind is what a node is: a seed, a source, a model, a data test or a task.
@@ -99,6 +101,9 @@ type Node struct {
 	Critical bool
 	// Timeout bounds one attempt; zero means the run's default.
 	Timeout time.Duration
+	// Retry is the node's own retry schedule (from its config); nil leaves
+	// it to the run's RecoveryPolicy.
+	Retry *recovery.Backoff
 	// TestOf names the node a data test is attached to (dbt build semantics:
 	// that node's children wait for the test).
 	TestOf string
@@ -162,6 +167,9 @@ type TestFailure struct {
 	Failures int64
 	Message  string
 }
+
+// FailureClass classifies a failed data test for recovery.Classify.
+func (e *TestFailure) FailureClass() recovery.Class { return recovery.ClassTestFailure }
 
 func (e *TestFailure) Error() string {
 	if e.Message != "" {

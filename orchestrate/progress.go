@@ -54,11 +54,17 @@ func (p *Progress) OnEvent(e Event) {
 		r := e.Result
 		if r.Status == StatusSkipped {
 			p.line(ts, e, "SKIP", describe(e.Node), "["+r.SkippedBecause+"]")
+			if r.Serving != nil {
+				fmt.Fprintf(p.w, "          %s\n", servingText(r.Serving))
+			}
 			return
 		}
 		p.line(ts, e, statusLabel(r), describe(e.Node), "["+resultFacts(r)+"]")
-		if r.Status == StatusError || r.Status == StatusFail {
+		if r.Status == StatusError || r.Status == StatusFail || r.Status == StatusFallback {
 			fmt.Fprintf(p.w, "          %s\n", firstLine(r.Error))
+		}
+		if r.Serving != nil {
+			fmt.Fprintf(p.w, "          %s\n", servingText(r.Serving))
 		}
 	case RunFinished:
 		p.summary(e.Run)
@@ -91,6 +97,8 @@ func statusLabel(r *NodeResult) string {
 		return "WARN"
 	case StatusFail:
 		return "FAIL"
+	case StatusFallback:
+		return "FALLBACK"
 	default:
 		return "ERROR"
 	}
@@ -110,7 +118,14 @@ func resultFacts(r *NodeResult) string {
 	if len(r.Attempts) > 1 {
 		parts = append(parts, fmt.Sprintf("%d attempts", len(r.Attempts)))
 	}
+	if r.Class != "" && r.Status != StatusFail {
+		parts = append(parts, string(r.Class))
+	}
 	return strings.Join(parts, ", ")
+}
+
+func servingText(sv *Serving) string {
+	return fmt.Sprintf("still serving the version built by run %s at %s", sv.RunID, sv.BuiltAt.Local().Format("2006-01-02 15:04:05"))
 }
 
 func fmtDur(d time.Duration) string {
@@ -140,8 +155,12 @@ func errText(err error) string {
 
 func (p *Progress) summary(run *Run) {
 	c := run.Counts()
-	fmt.Fprintf(p.w, "\nFinished %d nodes in %s: PASS=%d WARN=%d ERROR=%d FAIL=%d SKIP=%d\n",
+	fmt.Fprintf(p.w, "\nFinished %d nodes in %s: PASS=%d WARN=%d ERROR=%d FAIL=%d SKIP=%d",
 		len(run.Results), fmtDur(run.Elapsed), c[StatusSuccess]+c[StatusPass], c[StatusWarn], c[StatusError], c[StatusFail], c[StatusSkipped])
+	if c[StatusFallback] > 0 {
+		fmt.Fprintf(p.w, " FALLBACK=%d", c[StatusFallback])
+	}
+	fmt.Fprintln(p.w)
 	failed := run.Failed()
 	if len(failed) == 0 {
 		switch run.Status {
@@ -161,14 +180,14 @@ func (p *Progress) summary(run *Run) {
 	}
 	kids := map[string][]string{}
 	for _, r := range run.Results {
-		if r.Status != StatusSkipped || !strings.HasPrefix(r.SkippedBecause, "upstream failed: ") {
+		if r.Status != StatusSkipped || !isUpstreamSkip(r.SkippedBecause) {
 			continue
 		}
 		n := p.nodes[r.Node]
 		if n == nil {
 			continue
 		}
-		root := strings.TrimPrefix(r.SkippedBecause, "upstream failed: ")
+		root := upstreamOf(r.SkippedBecause)
 		parent := root
 		for _, d := range n.Deps {
 			dr := byName[d]
@@ -188,7 +207,7 @@ func (p *Progress) summary(run *Run) {
 	}
 	var other []string
 	for _, r := range run.Results {
-		if r.Status == StatusSkipped && !strings.HasPrefix(r.SkippedBecause, "upstream failed: ") {
+		if r.Status == StatusSkipped && !isUpstreamSkip(r.SkippedBecause) {
 			other = append(other, r.Node)
 		}
 	}
@@ -196,6 +215,15 @@ func (p *Progress) summary(run *Run) {
 		sort.Strings(other)
 		fmt.Fprintf(p.w, "  not started (%s): %s\n", byName[other[0]].SkippedBecause, strings.Join(other, ", "))
 	}
+}
+
+func isUpstreamSkip(reason string) bool {
+	return strings.HasPrefix(reason, "upstream failed: ") || strings.HasPrefix(reason, "upstream fell back: ")
+}
+
+func upstreamOf(reason string) string {
+	_, name, _ := strings.Cut(reason, ": ")
+	return name
 }
 
 func (p *Progress) tree(kids map[string][]string, name, indent string) {

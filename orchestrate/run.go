@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 // Status is the outcome of a node or of a run.
@@ -22,6 +24,10 @@ const (
 	StatusSkipped Status = "skipped"
 	// StatusCancelled is a run interrupted by its context.
 	StatusCancelled Status = "cancelled"
+	// StatusFallback is a node that failed but whose last good version
+	// keeps serving (a critical model under the recovery policy's
+	// Fallback decision). Its downstream is skipped and keeps serving too.
+	StatusFallback Status = "fallback"
 )
 
 // OK reports whether the status lets downstream nodes run.
@@ -29,10 +35,22 @@ func (s Status) OK() bool { return s == StatusSuccess || s == StatusPass || s ==
 
 // Attempt is one try of a node.
 type Attempt struct {
-	Number    int           `json:"number"`
-	StartedAt time.Time     `json:"started_at"`
-	Duration  time.Duration `json:"duration_ns"`
-	Error     string        `json:"error,omitempty"`
+	Number    int            `json:"number"`
+	StartedAt time.Time      `json:"started_at"`
+	Duration  time.Duration  `json:"duration_ns"`
+	Error     string         `json:"error,omitempty"`
+	Class     recovery.Class `json:"class,omitempty"`
+	// Decision is what the recovery policy decided after this attempt.
+	Decision string `json:"decision,omitempty"`
+	// Delay is the backoff before the next attempt.
+	Delay time.Duration `json:"delay_ns,omitempty"`
+}
+
+// Serving says which version of a node's data is being served after it
+// failed or was skipped: the one built by RunID at BuiltAt.
+type Serving struct {
+	RunID   string    `json:"run_id"`
+	BuiltAt time.Time `json:"built_at"`
 }
 
 // NodeResult is what happened to one node in a run.
@@ -59,6 +77,11 @@ type NodeResult struct {
 	// SkippedBecause names the failed upstream node of a skipped node, or the
 	// reason ("fail-fast", "run cancelled").
 	SkippedBecause string `json:"skipped_because,omitempty"`
+	// Class is the failure class of the final error.
+	Class recovery.Class `json:"class,omitempty"`
+	// Serving is set for nodes that fell back or were skipped when the
+	// run's LastGood lookup knows the version still being served.
+	Serving *Serving `json:"serving,omitempty"`
 	// Error is the final error, as text in JSON.
 	Err   error  `json:"-"`
 	Error string `json:"error,omitempty"`
@@ -101,11 +124,12 @@ func (r *Run) Counts() map[Status]int {
 // OK reports whether every node passed (warnings allowed).
 func (r *Run) OK() bool { return r.Status == StatusSuccess }
 
-// Failed returns the results that failed (error or fail), in plan order.
+// Failed returns the results that failed (error, fail or fallback), in
+// plan order.
 func (r *Run) Failed() []*NodeResult {
 	var out []*NodeResult
 	for _, res := range r.Results {
-		if res.Status == StatusError || res.Status == StatusFail {
+		if res.Status == StatusError || res.Status == StatusFail || res.Status == StatusFallback {
 			out = append(out, res)
 		}
 	}

@@ -25,6 +25,7 @@ const (
 	Skip
 )
 
+// String names the action: "fail", "retry", "fallback" or "skip".
 func (a Action) String() string {
 	switch a {
 	case Retry:
@@ -116,10 +117,20 @@ var NoRetry RecoveryPolicy = PolicyFunc(func(context.Context, Failure) Decision 
 // Backoff is a retry schedule: up to Attempts attempts in all, the n-th
 // retry waiting InitialDelay × Multiplier^(n-1), capped at MaxDelay, then
 // spread by ±Jitter (a fraction, 0.2 = ±20%).
+//
+// A zero field means "not set": WithDefaults (and Delay, and the Policy)
+// take it from DefaultBackoff or from a less specific Backoff. A Backoff
+// from ParseBackoff remembers an explicit 0 for initial_delay, max_delay
+// and jitter, so that "jitter: 0" in a configuration disables jitter
+// instead of meaning the default.
 type Backoff struct {
 	Attempts     int           `yaml:"attempts" json:"attempts"`
 	InitialDelay time.Duration `yaml:"initial_delay" json:"initial_delay"`
 	Multiplier   float64       `yaml:"multiplier" json:"multiplier"`
 	MaxDelay     time.Duration `yaml:"max_delay" json:"max_delay"`
 	Jitter       float64       `yaml:"jitter" json:"jitter"`
+
+	// zeroSet records the fields explicitly set to 0 (see ParseBackoff);
+	// WithDefaults leaves them at 0.
+	zeroSet zeroFields
 }

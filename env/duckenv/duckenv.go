@@ -11,7 +11,6 @@ package duckenv
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -24,19 +23,22 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/vyaparbazaar/dataops/env"
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 // DefaultName is the environment name used when Config.Name is empty.
 const DefaultName = "dev"
 
 // ErrLocked is matched (errors.Is) by the error Open returns when another
-// process holds the database file.
-var ErrLocked = errors.New("locked by another process")
+// process holds the database file. It is classified recovery.ClassTransient,
+// and so is every error that wraps it: the other process may let go.
+var ErrLocked error = &sentinelError{msg: "locked by another process", class: recovery.ClassTransient}
 
 // ErrConfigConflict is matched by the error Open returns when this process
 // already has the database file open with different settings (DuckDB shares
-// one instance per file and process).
-var ErrConfigConflict = errors.New("already open in this process with different settings")
+// one instance per file and process). It is classified
+// recovery.ClassPermanent.
+var ErrConfigConflict error = &sentinelError{msg: "already open in this process with different settings", class: recovery.ClassPermanent}
 
 // Config configures Open.
 type Config struct {
@@ -204,16 +206,17 @@ func Open(ctx context.Context, cfg Config) (*Env, error) {
 	return e, nil
 }
 
-// openError classifies a DuckDB open failure.
+// openError classifies a DuckDB open failure; the error it returns
+// implements recovery.Classified.
 func openError(path string, err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "Could not set lock on file") || strings.Contains(msg, "Conflicting lock"):
-		return fmt.Errorf("open database %s: %w (%w)", path, ErrLocked, err)
+		return withClass(fmt.Errorf("open database %s: %w (%w)", path, ErrLocked, err))
 	case strings.Contains(msg, "different configuration"):
-		return fmt.Errorf("open database %s: %w (%w)", path, ErrConfigConflict, err)
+		return withClass(fmt.Errorf("open database %s: %w (%w)", path, ErrConfigConflict, err))
 	}
-	return fmt.Errorf("open database %s: %w", path, err)
+	return withClass(fmt.Errorf("open database %s: %w", path, err))
 }
 
 func (e *Env) cleanupDirs() {

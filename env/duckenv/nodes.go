@@ -146,32 +146,6 @@ func readCSVOptions(header []string, types map[string]string, delim string) (str
 	return strings.Join(opts, ", "), nil
 }
 
-// ---- sources ------------------------------------------------------------
-
-func (r *runner) runSource(ctx context.Context, n *orchestrate.Node, src *project.Source) (orchestrate.Outcome, error) {
-	name := n.Name
-	if src.SourceName != "" || src.Table != "" {
-		name = src.NodeName()
-	}
-	loc := nodeLoc{kind: "source", node: strconv.Quote(name), path: firstNonEmpty(src.Path, n.Path), line: src.Line}
-	rel := src.Relation()
-	s, err := r.env.session(ctx, name)
-	if err != nil {
-		return orchestrate.Outcome{}, err
-	}
-	defer s.close()
-	rows, err := s.queryInt(ctx, "SELECT count(*) FROM "+rel.Quoted())
-	if err != nil {
-		// Only on failure look up the catalog, to say plainly that the
-		// relation is missing.
-		if typ, terr := relationType(ctx, s, rel); terr == nil && typ == "" {
-			return orchestrate.Outcome{}, loc.errorf(ErrRelationNotFound, "relation %s does not exist", rel)
-		}
-		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
-	}
-	return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("OK %d rows", rows), Relation: rel.String()}, nil
-}
-
 // ---- data tests ---------------------------------------------------------
 
 func (r *runner) runTest(ctx context.Context, n *orchestrate.Node, t *project.DataTest) (orchestrate.Outcome, error) {

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vyaparbazaar/dataops/internal/sqlident"
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 // DefaultStoreFailuresSchema is the schema data tests store their failing
@@ -24,8 +26,8 @@ const DefaultStoreFailuresSchema = "dbt_test__audit"
 const tempPrefix = "__dataops_tmp_"
 
 // ErrRelationNotFound is matched by the error a source node returns when its
-// relation does not exist.
-var ErrRelationNotFound = errors.New("relation does not exist")
+// relation does not exist. It is classified recovery.ClassSourceMissing.
+var ErrRelationNotFound error = &sentinelError{msg: "relation does not exist", class: recovery.ClassSourceMissing}
 
 // RunnerOptions configures Env.Runner.
 type RunnerOptions struct {
@@ -38,17 +40,60 @@ type RunnerOptions struct {
 	// TargetDir/compiled/<path> and the statements that ran under
 	// TargetDir/run/<path>.
 	TargetDir string
+	// ProjectDir resolves relative external_location paths of sources;
+	// when empty they are relative to the working directory.
+	ProjectDir string
+	// Now is the clock source freshness is measured against; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Runner returns an orchestrate.Runner that executes nodes whose Spec is a
 // *project.Model, *project.Seed, *project.Source or *project.DataTest in
 // this environment. Each node attempt uses its own connection; cancelling
 // the attempt's context interrupts the running statement.
+//
+// Every error the runner returns implements recovery.Classified.
+//
+// A source node checks its relation and fails with a classified, located
+// error naming what is wrong:
+//
+//   - *SourceMissingError (recovery.ClassSourceMissing): the relation, or
+//     the external file, does not exist; errors.Is(err, ErrRelationNotFound)
+//     holds for a missing relation.
+//   - *SchemaChangeError (recovery.ClassSchemaChange): declared columns are
+//     missing or have another type (types are compared normalized, so INT
+//     matches INTEGER and TEXT matches VARCHAR). Undeclared columns are
+//     fine and counted in the outcome's message.
+//   - *StaleSourceError (recovery.ClassStaleSource): the relation has no
+//     rows (unless meta allow_empty is true), or the newest loaded_at_field
+//     value is older than freshness error_after. Older than warn_after only,
+//     the node succeeds with Outcome.Warn set and a "warn: stale (...)"
+//     message.
+//   - *CorruptDataError (recovery.ClassCorruptData): more than
+//     max_rejected_share of an external CSV source's rows are malformed.
+//
+// A source whose meta has external_location (a CSV or Parquet file or glob;
+// meta format: csv or parquet overrides the extension, meta delimiter sets
+// the CSV delimiter) is loaded from its files into its relation on every
+// run, in one transaction that replaces the relation only when every check
+// passes. Malformed CSV rows do not fail the load: they are stored, with
+// file, line, column and error, in the table "<schema>"."<table>__rejects",
+// and the load fails only when they are more than meta max_rejected_share
+// of the rows (default DefaultMaxRejectedShare).
 func (e *Env) Runner(opts RunnerOptions) orchestrate.Runner {
 	if opts.StoreFailuresSchema == "" {
 		opts.StoreFailuresSchema = DefaultStoreFailuresSchema
 	}
 	return &runner{env: e, opts: opts}
+}
+
+// now returns the runner's current time.
+func (r *runner) now() time.Time {
+	if r.opts.Now != nil {
+		return r.opts.Now()
+	}
+	return time.Now()
 }
 
 type runner struct {
@@ -63,7 +108,7 @@ type runner struct {
 // Run executes one attempt of n.
 func (r *runner) Run(ctx context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
 	if n == nil {
-		return orchestrate.Outcome{}, errors.New("duckenv: nil node")
+		return orchestrate.Outcome{}, &classifiedError{err: errors.New("duckenv: nil node"), class: recovery.ClassPermanent}
 	}
 	switch spec := n.Spec.(type) {
 	case *project.Model:
@@ -83,7 +128,7 @@ func (r *runner) Run(ctx context.Context, n *orchestrate.Node) (orchestrate.Outc
 			return r.runTest(ctx, n, spec)
 		}
 	}
-	return orchestrate.Outcome{}, fmt.Errorf("no runner for node %s (spec type %T)", n.Name, n.Spec)
+	return orchestrate.Outcome{}, &classifiedError{err: fmt.Errorf("no runner for node %s (spec type %T)", n.Name, n.Spec), class: recovery.ClassPermanent}
 }
 
 // nodeLoc says where a node is defined, for errors.
@@ -109,7 +154,8 @@ func (l nodeLoc) sqlErr(err error, c *project.Compiled) error {
 	return e
 }
 
-// errorf makes a located error that is not a database error.
+// errorf makes a located error that is not a database error. It is
+// classified as the error it wraps, or ClassPermanent when it wraps none.
 func (l nodeLoc) errorf(wrapped error, format string, args ...any) error {
 	msg := l.prefix() + fmt.Sprintf(format, args...)
 	return &locatedError{msg: msg, err: wrapped}
@@ -134,6 +180,8 @@ func (l nodeLoc) prefix() string {
 type locatedError struct {
 	msg string
 	err error
+	// class, when set, overrides the class of err.
+	class recovery.Class
 }
 
 func (e *locatedError) Error() string { return e.msg }

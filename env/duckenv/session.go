@@ -29,7 +29,7 @@ type session struct {
 func (e *Env) session(ctx context.Context, node string) (*session, error) {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: get connection: %w", node, err)
+		return nil, withClass(fmt.Errorf("%s: get connection: %w", node, err))
 	}
 	return &session{env: e, node: node, conn: conn}, nil
 }

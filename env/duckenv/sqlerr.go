@@ -10,12 +10,13 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 // SQLError is a database error while running a node, located in the node's
 // own file: "models/staging/stg_orders.sql:7: model stg_orders: Binder
 // Error: ...". It wraps the driver's error (and the context's error when the
-// statement was interrupted).
+// statement was interrupted), and implements recovery.Classified.
 type SQLError struct {
 	// Kind is "model", "seed", "test" or "source".
 	Kind string
@@ -29,6 +30,10 @@ type SQLError struct {
 	Msg string
 	// Err is the original error.
 	Err error
+
+	// class, when set, overrides the classification of Err (a malformed
+	// external file is corrupt data, not a bad statement).
+	class recovery.Class
 }
 
 // Error returns "path:line: kind node: message".

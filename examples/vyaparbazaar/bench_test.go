@@ -58,7 +58,7 @@ func BenchmarkDemoEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	seeds = seeds.Filter(func(n *orchestrate.Node) bool { return n.Kind == orchestrate.KindSeed })
-	if run, _ := orchestrate.ExecutePlan(ctx, seeds, orchestrate.Options{Runner: e.Runner(duckenv.RunnerOptions{})}); !run.OK() {
+	if run, _ := orchestrate.ExecutePlan(ctx, seeds, orchestrate.Options{Runner: e.Runner(duckenv.RunnerOptions{Now: demo.Now})}); !run.OK() {
 		for _, f := range run.Failed() {
 			b.Log(f.Node, ": ", f.Error)
 		}
@@ -79,7 +79,7 @@ func BenchmarkDemoEndToEnd(b *testing.B) {
 	}
 	dataops := func(threads int) {
 		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
-			Threads: threads, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: true}),
+			Threads: threads, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: true, Now: demo.Now}),
 		})
 		if err != nil {
 			b.Fatal(err)

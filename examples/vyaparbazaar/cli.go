@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,7 @@ import (
 	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 const usage = `vyaparbazaar — run the VyaparBazaar analytics pipeline (or any dbt-style project) on DuckDB
@@ -36,6 +38,7 @@ Commands:
   generate  generate the synthetic source data (schema raw) into the database
   build     run seeds, sources, models and tests in DAG order (tests right after their model)
   run       build models only
+  retry     re-run only what failed, fell back or was skipped in the last run (also a run that died)
   test      run data tests only
   seed      load seeds only
   compile   render the SQL of the selected models and tests to target/compiled (and stdout for one node)
@@ -54,6 +57,10 @@ Common flags:
   --threads N          nodes run at once (default 4)
   --full-refresh       rebuild incremental models from scratch
   --fail-fast          stop at the first failure
+  --no-retry           do not retry transient failures (default: 3 attempts, exponential backoff)
+  --run-timeout D      bound the whole run, e.g. 30m
+  --lock-retries N     attempts to open a database locked by another process (default 3)
+  --as-of TIME         "now" for source freshness checks (default: the real clock; the demo: its data's as-of time)
   --vars YAML          override project vars, e.g. '{anchor_date: 2025-06-30}'
   --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
   --format F           query: table|csv|json; graph: mermaid|dot; ls: name|table|json
@@ -75,6 +82,10 @@ type cliOptions struct {
 	threads     int
 	fullRefresh bool
 	failFast    bool
+	noRetry     bool
+	runTimeout  time.Duration
+	lockRetries int
+	asOf        time.Time
 	vars        string
 	scale       float64
 	seed        int64
@@ -116,6 +127,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.generate(ctx)
 	case "build", "run", "test", "seed":
 		err = c.build(ctx, cmd)
+	case "retry":
+		err = c.retry(ctx)
 	case "compile":
 		err = c.compile(ctx)
 	case "ls", "list":
@@ -168,6 +181,18 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.IntVar(&o.threads, "threads", 4, "")
 	fs.BoolVar(&o.fullRefresh, "full-refresh", false, "")
 	fs.BoolVar(&o.failFast, "fail-fast", false, "")
+	fs.BoolVar(&o.noRetry, "no-retry", false, "")
+	fs.DurationVar(&o.runTimeout, "run-timeout", 0, "")
+	fs.IntVar(&o.lockRetries, "lock-retries", 3, "")
+	fs.Func("as-of", "", func(v string) error {
+		for _, layout := range []string{time.RFC3339, time.DateTime, time.DateOnly} {
+			if t, err := time.Parse(layout, v); err == nil {
+				o.asOf = t
+				return nil
+			}
+		}
+		return fmt.Errorf("--as-of %q: want RFC 3339, \"2006-01-02 15:04:05\" or a date", v)
+	})
 	fs.StringVar(&o.vars, "vars", "", "")
 	fs.Float64Var(&o.scale, "scale", demo.DefaultScale, "")
 	fs.Int64Var(&o.seed, "seed", 1, "")
@@ -255,10 +280,31 @@ func (c *cli) databasePath(targetPath string) string {
 	return filepath.Join(targetPath, c.opts.target+".duckdb")
 }
 
+// lockBackoff is how opening a database locked by another process is
+// retried.
+var lockBackoff = recovery.Backoff{Attempts: 3, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 10 * time.Second}
+
 func (c *cli) open(ctx context.Context, path string, readOnly bool) (*duckenv.Env, error) {
-	return duckenv.Open(ctx, duckenv.Config{
-		Name: c.opts.target, Path: path, Threads: 0, ReadOnly: readOnly, Logger: c.log,
-	})
+	b := lockBackoff
+	b.Attempts = max(c.opts.lockRetries, 1)
+	for attempt := 1; ; attempt++ {
+		e, err := duckenv.Open(ctx, duckenv.Config{
+			Name: c.opts.target, Path: path, Threads: 0, ReadOnly: readOnly, Logger: c.log,
+		})
+		if err == nil || !errors.Is(err, duckenv.ErrLocked) || attempt >= b.Attempts {
+			if err != nil && errors.Is(err, duckenv.ErrLocked) {
+				return nil, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+			}
+			return e, err
+		}
+		delay := b.Delay(attempt, rand.Float64())
+		fmt.Fprintf(c.stderr, "database %s is locked by another process; retrying in %s (attempt %d of %d)\n", path, delay.Round(time.Millisecond), attempt+1, b.Attempts)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func (c *cli) plan(p *project.Project) (*orchestrate.Plan, error) {
@@ -309,10 +355,42 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 	progress := orchestrate.NewProgress(c.stdout)
 	progress.Verbose = c.opts.verbose
 	invocation := strings.Join(append([]string{"vyaparbazaar", cmd}, c.invocationArgs()...), " ")
+	runID := orchestrate.NewRunID(time.Now())
+	// Record the run as running, every planned node pending, before it
+	// starts: if the process dies, `retry` still knows what was selected.
+	pending := make([]pendingNode, len(plan.Order))
+	for i, n := range plan.Order {
+		pending[i] = pendingNode{Node: n.Name, Kind: string(n.Kind), Status: "pending"}
+	}
+	pendingJSON, _ := json.Marshal(pending)
+	if err := e.RecordRun(ctx, duckenv.RunRecord{
+		RunID: runID, StartedAt: time.Now(), Status: "running", Invocation: invocation, Results: pendingJSON,
+	}); err != nil {
+		fmt.Fprintf(c.stderr, "warning: run history not recorded: %v\n", err)
+	}
+	var policy recovery.RecoveryPolicy = &recovery.Policy{}
+	if c.opts.noRetry {
+		policy = recovery.PolicyFunc(func(_ context.Context, f recovery.Failure) recovery.Decision {
+			if f.Critical && f.Class != recovery.ClassCancelled {
+				return recovery.Decision{Action: recovery.Fallback, Reason: "critical model: serving its last good version"}
+			}
+			return recovery.Decision{Action: recovery.Fail, Reason: "--no-retry"}
+		})
+	}
 	run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
+		RunID:      runID,
 		Threads:    c.opts.threads,
 		FailFast:   c.opts.failFast,
-		Runner:     e.Runner(duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath}),
+		RunTimeout: c.opts.runTimeout,
+		Runner:     e.Runner(c.runnerOptions(targetPath)),
+		Recovery:   policy,
+		LastGood: func(ctx context.Context, node string) (orchestrate.Serving, bool) {
+			id, at, ok, err := e.LastGood(ctx, node)
+			if err != nil || !ok {
+				return orchestrate.Serving{}, false
+			}
+			return orchestrate.Serving{RunID: id, BuiltAt: at}, true
+		},
 		Observers:  []orchestrate.Observer{progress},
 		Invocation: invocation,
 		Logger:     c.log,
@@ -338,6 +416,80 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 		fmt.Fprintf(c.stderr, "warning: run history not recorded: %v\n", err)
 	}
 	return run, nil
+}
+
+// runnerOptions configures the DuckDB runner. Freshness is measured
+// against --as-of, else, for the embedded demo, the time its data was
+// generated as of, else the real clock.
+func (c *cli) runnerOptions(targetPath string) duckenv.RunnerOptions {
+	o := duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath, ProjectDir: c.opts.projectDir}
+	switch {
+	case !c.opts.asOf.IsZero():
+		asOf := c.opts.asOf
+		o.Now = func() time.Time { return asOf }
+	case c.opts.projectDir == "":
+		o.Now = demo.Now
+	}
+	return o
+}
+
+// pendingNode is a planned node's entry in the run history before it runs.
+type pendingNode struct {
+	Node   string `json:"unique_id"`
+	Kind   string `json:"resource_type"`
+	Status string `json:"status"`
+}
+
+// retry re-runs the nodes of the last run that did not pass: failed, fell
+// back, skipped, cancelled, or never finished because the process died.
+func (c *cli) retry(ctx context.Context) error {
+	p, targetPath, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	runs, err := e.RunHistory(ctx, 1)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return &exitError{code: 1, err: errors.New("retry: no previous run in the run history")}
+	}
+	last := runs[0]
+	var results []pendingNode
+	if err := json.Unmarshal(last.Results, &results); err != nil {
+		return fmt.Errorf("retry: read run %s: %w", last.RunID, err)
+	}
+	again := map[string]bool{}
+	for _, r := range results {
+		switch orchestrate.Status(r.Status) {
+		case orchestrate.StatusSuccess, orchestrate.StatusPass, orchestrate.StatusWarn:
+		default:
+			again[r.Node] = true
+		}
+	}
+	if len(again) == 0 {
+		fmt.Fprintf(c.stdout, "Nothing to retry: run %s (%s) passed.\n", last.RunID, last.Invocation)
+		return nil
+	}
+	plan, err := orchestrate.NewPlan(p, nil, nil)
+	if err != nil {
+		return err
+	}
+	plan = plan.Filter(func(n *orchestrate.Node) bool { return again[n.Name] })
+	fmt.Fprintf(c.stdout, "Retrying %d of %d nodes of run %s (%s, %s)\n", len(plan.Order), len(results), last.RunID, last.Invocation, last.Status)
+	run, err := c.execute(ctx, e, plan, targetPath, "retry")
+	if err != nil {
+		return err
+	}
+	if !run.OK() {
+		return &exitError{code: 1}
+	}
+	return nil
 }
 
 func (c *cli) invocationArgs() []string {

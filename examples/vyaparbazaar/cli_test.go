@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,10 +307,13 @@ func TestLockedDatabaseIsAClearError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "locked\n", string(buf))
 
-	code, out, errOut := cliRun(t, "build", "--project", dir)
+	code, out, errOut := cliRun(t, "build", "--project", dir, "--lock-retries", "2")
 	assert.Equal(t, 1, code, out)
+	assert.Contains(t, errOut, "retrying in")
+	assert.Contains(t, errOut, "gave up after 2 attempts")
 	assert.Contains(t, errOut, "locked by another process")
 	assert.Contains(t, errOut, "dev.duckdb")
+	assert.Contains(t, errOut, fmt.Sprintf("PID %d", cmd.Process.Pid), "the holder is named")
 }
 
 // TestKilledBuildLosesNothing builds the CLI, kills it with SIGKILL while a
@@ -388,4 +393,102 @@ func TestVarsOverrideProjectVars(t *testing.T) {
 	code, _, errOut = cliRun(t, "build", "--project", dir, "--vars", "{not yaml")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--vars")
+}
+
+func TestCriticalModelFallsBackAndItsMartKeepsServing(t *testing.T) {
+	files := with(shop(),
+		"models/marts/schema.yml", "version: 2\nmodels:\n  - name: customer_revenue\n    meta: {critical: true, owner: finance}\n",
+		"models/marts/top_customer.sql", "select name from {{ ref('customer_revenue') }} order by revenue desc limit 1\n")
+	dir := writeProject(t, files)
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "Asha", queryOne(t, db, "select name from marts.top_customer"))
+
+	// The critical model breaks: it falls back, its mart is skipped, and
+	// both keep serving the previous run's data.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "customer_revenue.sql"),
+		[]byte("select c.id as customer_id, c.name, sum(o.amount) as revenue, o.nope\nfrom {{ ref('customers') }} c join {{ ref('stg_orders') }} o on o.customer_id = c.id\ngroup by 1, 2\n"), 0o644))
+	code, out, _ = cliRun(t, "build", "--project", dir, "--no-retry")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "FALLBACK customer_revenue")
+	assert.Contains(t, out, "still serving the version built by run")
+	assert.Contains(t, out, "SKIP top_customer")
+	assert.Contains(t, out, "upstream fell back: customer_revenue")
+	assert.Equal(t, "Asha", queryOne(t, db, "select name from marts.top_customer"))
+	assert.Equal(t, "3", queryOne(t, db, "select count(*) from marts.customer_revenue"))
+	data, err := os.ReadFile(filepath.Join(dir, "target", "run_results.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"status": "fallback"`)
+	assert.Contains(t, string(data), `"serving": {`)
+	assert.Contains(t, string(data), `"class": "permanent"`)
+}
+
+func TestRetryRerunsOnlyWhatFailed(t *testing.T) {
+	dir := writeProject(t, shop())
+	path := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+	good, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte("select id as order_id, customer_id, amount, nope\nfrom {{ ref('orders') }}\n"), 0o644))
+	code, out, _ := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 1, code, out)
+	assert.Contains(t, out, "ERROR stg_orders")
+
+	require.NoError(t, os.WriteFile(path, good, 0o644))
+	code, out, errOut := cliRun(t, "retry", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "Retrying")
+	assert.Contains(t, out, "OK stg_orders")
+	assert.Contains(t, out, "OK customer_revenue")
+	assert.NotContains(t, out, "OK customers", "seeds that passed are not re-run")
+
+	code, out, _ = cliRun(t, "retry", "--project", dir)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "Nothing to retry")
+}
+
+func TestLockedDatabaseIsRetriedUntilReleased(t *testing.T) {
+	dir := writeProject(t, shop())
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	require.NoError(t, os.MkdirAll(filepath.Dir(db), 0o755))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
+	cmd.Env = append(os.Environ(), "VYAPARBAZAAR_HOLD_LOCK="+db)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	buf := make([]byte, 7)
+	_, err = stdout.Read(buf)
+	require.NoError(t, err)
+	// Release the lock while the CLI waits between attempts.
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		var out bytes.Buffer
+		done <- Main(t.Context(), []string{"build", "--project", dir}, &out, &stderr)
+	}()
+	for !strings.Contains(stderr.String(), "retrying in") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	assert.Equal(t, 0, <-done, stderr.String())
+	assert.Contains(t, stderr.String(), "locked by another process; retrying in")
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -58,7 +58,7 @@ func TestDemoProjectBuildsThroughTheEngine(t *testing.T) {
 	require.NoError(t, err)
 
 	build := func(fullRefresh bool) *orchestrate.Run {
-		run, err := orchestrate.Execute(ctx, p, orchestrate.Options{Threads: 2, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: fullRefresh})})
+		run, err := orchestrate.Execute(ctx, p, orchestrate.Options{Threads: 2, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: fullRefresh, Now: demo.Now})})
 		require.NoError(t, err)
 		for _, f := range run.Failed() {
 			t.Errorf("%s %s: %s", f.Status, f.Node, f.Error)
@@ -69,7 +69,7 @@ func TestDemoProjectBuildsThroughTheEngine(t *testing.T) {
 	require.True(t, run.OK())
 	warned := 0
 	for _, r := range run.Results {
-		if r.Status == orchestrate.StatusWarn {
+		if r.Status == orchestrate.StatusWarn && r.Kind == orchestrate.KindTest {
 			warned++
 			assert.Positive(t, r.Failures)
 		}

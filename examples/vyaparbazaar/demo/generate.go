@@ -543,3 +543,8 @@ func expandVars(s string, vars map[string]string) string {
 		s = s[i+j+1:]
 	}
 }
+
+// Now is the demo's "now": the moment the generated data was loaded
+// (AsOf). Freshness checks of the demo's sources measure against it, so the
+// fixed, deterministic data set never looks stale.
+func Now() time.Time { return asOfTime() }
