@@ -43,12 +43,18 @@ func NewGraph(p Pipeline) (*dag.Graph, error) {
 // NewPlan validates the pipeline and selects nodes with dbt's selector
 // grammar (empty selectors select everything).
 func NewPlan(p Pipeline, selectors, exclude []string) (*Plan, error) {
+	return NewPlanWith(p, dag.SelectOptions{Select: selectors, Exclude: exclude})
+}
+
+// NewPlanWith is NewPlan with every selection option, such as the previous
+// run's results for `result:error+`.
+func NewPlanWith(p Pipeline, opts dag.SelectOptions) (*Plan, error) {
 	nodes := p.Nodes()
 	g, err := dag.New(Vertices(nodes))
 	if err != nil {
 		return nil, err
 	}
-	sel, err := g.SelectDetailed(selectors, exclude)
+	sel, err := g.SelectWith(opts)
 	if err != nil {
 		return nil, err
 	}

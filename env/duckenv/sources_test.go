@@ -334,6 +334,15 @@ func TestExternalSourceSchemaChange(t *testing.T) {
 	assert.Equal(t, recovery.ClassSchemaChange, classOf(t, err))
 	assert.Equal(t, int64(100), scalar[int64](t, e, "select count(*) from raw.orders"))
 	assert.Empty(t, tempTables(t, e))
+
+	// An export with no rows is no new data; the relation is untouched.
+	require.NoError(t, os.WriteFile(filepath.Join(projDir, "data", "orders.csv"),
+		[]byte("order_id,amount,_loaded_at\n"), 0o644))
+	_, err = run(t, e, opts, sourceNode(externalOrders(nil)))
+	assert.EqualError(t, err, sourcesYML+`:12: source "raw.orders": no new data: source has no rows`)
+	assert.Equal(t, recovery.ClassStaleSource, classOf(t, err))
+	assert.Equal(t, int64(100), scalar[int64](t, e, "select count(*) from raw.orders"))
+	assert.Empty(t, tempTables(t, e))
 }
 
 func TestExternalParquetSource(t *testing.T) {

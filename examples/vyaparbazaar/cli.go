@@ -22,11 +22,13 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/goccy/go-yaml"
 
+	"github.com/vyaparbazaar/dataops/dag"
 	"github.com/vyaparbazaar/dataops/env/duckenv"
 	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
 	"github.com/vyaparbazaar/dataops/recovery"
+	"github.com/vyaparbazaar/dataops/recovery/incident"
 )
 
 const usage = `vyaparbazaar — run the VyaparBazaar analytics pipeline (or any dbt-style project) on DuckDB
@@ -46,6 +48,7 @@ Commands:
   graph     print the DAG as Mermaid (default) or DOT
   query     run one read-only SQL statement: query "select ..."
   history   show the run history stored in the database
+  incidents list incidents; incidents show|note|root-cause|resolve ID ...
 
 Common flags:
   --project DIR        dbt-style project folder (default: the embedded VyaparBazaar demo)
@@ -129,6 +132,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.build(ctx, cmd)
 	case "retry":
 		err = c.retry(ctx)
+	case "incidents":
+		err = c.incidents(ctx)
 	case "compile":
 		err = c.compile(ctx)
 	case "ls", "list":
@@ -308,7 +313,13 @@ func (c *cli) open(ctx context.Context, path string, readOnly bool) (*duckenv.En
 }
 
 func (c *cli) plan(p *project.Project) (*orchestrate.Plan, error) {
-	plan, err := orchestrate.NewPlan(p, c.opts.selects, c.opts.excludes)
+	return c.planWith(p, nil)
+}
+
+// planWith selects nodes; results are the previous run's statuses for
+// `result:` selectors.
+func (c *cli) planWith(p *project.Project, results map[string]string) (*orchestrate.Plan, error) {
+	plan, err := orchestrate.NewPlanWith(p, dag.SelectOptions{Select: c.opts.selects, Exclude: c.opts.excludes, Results: results})
 	if err != nil {
 		return nil, err
 	}
@@ -329,18 +340,24 @@ func (c *cli) build(ctx context.Context, cmd string) error {
 	if err != nil {
 		return err
 	}
-	plan, err := c.plan(p)
+	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	var results map[string]string
+	if usesResults(c.opts.selects) || usesResults(c.opts.excludes) {
+		if _, results, err = lastResults(ctx, e); err != nil {
+			return err
+		}
+	}
+	plan, err := c.planWith(p, results)
 	if err != nil {
 		return err
 	}
 	if kinds, ok := commandKinds[cmd]; ok {
 		plan = plan.Filter(func(n *orchestrate.Node) bool { return slices.Contains(kinds, n.Kind) })
 	}
-	e, err := c.open(ctx, c.databasePath(targetPath), false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
 	run, err := c.execute(ctx, e, plan, targetPath, cmd)
 	if err != nil {
 		return err
@@ -398,6 +415,7 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 	if err != nil {
 		return nil, err
 	}
+	c.trackIncidents(ctx, e, run, plan)
 	if err := run.WriteResults(filepath.Join(targetPath, "run_results.json")); err != nil {
 		fmt.Fprintf(c.stderr, "warning: %v\n", err)
 	}
@@ -433,11 +451,122 @@ func (c *cli) runnerOptions(targetPath string) duckenv.RunnerOptions {
 	return o
 }
 
+// trackIncidents opens incidents for what failed and resolves those whose
+// models all recovered, and says so.
+func (c *cli) trackIncidents(ctx context.Context, e *duckenv.Env, run *orchestrate.Run, plan *orchestrate.Plan) {
+	tr := incident.Tracker{Store: e.Incidents(), Environment: c.opts.target}
+	ch, err := tr.Observe(context.WithoutCancel(ctx), run.ID, orchestrate.IncidentOutcomes(run, plan))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "warning: incidents not updated: %v\n", err)
+		return
+	}
+	for _, inc := range ch.Opened {
+		fmt.Fprintf(c.stdout, "Opened incident %s (%s, %s, owner %s): %s\n", inc.ID, inc.Severity, inc.Class, orDash(inc.Owner), strings.Join(inc.Models, ", "))
+	}
+	for _, inc := range ch.Resolved {
+		fmt.Fprintf(c.stdout, "Resolved incident %s: %s recovered\n", inc.ID, strings.Join(inc.Models, ", "))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// incidents lists, shows and annotates incidents:
+//
+//	incidents [list]            open and recent incidents
+//	incidents show ID           the markdown incident report
+//	incidents note ID "text"    add a note to the timeline
+//	incidents root-cause ID "text"
+//	incidents resolve ID
+func (c *cli) incidents(ctx context.Context) error {
+	_, targetPath, err := c.projectFS()
+	if err != nil {
+		return err
+	}
+	args := c.opts.positional
+	verb := "list"
+	if len(args) > 0 {
+		verb, args = args[0], args[1:]
+	}
+	need := map[string]int{"list": 0, "show": 1, "note": 2, "root-cause": 2, "resolve": 1}
+	n, ok := need[verb]
+	if !ok || len(args) != n {
+		return &exitError{code: 2, err: errors.New(`usage: incidents [list] | show ID | note ID "text" | root-cause ID "text" | resolve ID`)}
+	}
+	e, err := c.open(ctx, c.databasePath(targetPath), verb == "list" || verb == "show")
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	store := e.Incidents()
+	author := os.Getenv("USER")
+	switch verb {
+	case "list":
+		incs, err := store.List(ctx, incident.Filter{Limit: 50})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tCLASS\tOWNER\tOPENED\tMODELS")
+		for _, inc := range incs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.Status, inc.Severity, inc.Class, orDash(inc.Owner), inc.OpenedAt.Local().Format("2006-01-02 15:04"), strings.Join(inc.Models, ","))
+		}
+		return tw.Flush()
+	case "show":
+		inc, err := store.Get(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		return incident.WriteReport(c.stdout, inc, recovery.DefaultRunbooks().For(recovery.Class(inc.Class)))
+	case "note":
+		return incident.AddNote(ctx, store, args[0], author, args[1], time.Now())
+	case "root-cause":
+		return incident.SetRootCause(ctx, store, args[0], args[1])
+	default:
+		return incident.Resolve(ctx, store, args[0], author, time.Now())
+	}
+}
+
 // pendingNode is a planned node's entry in the run history before it runs.
 type pendingNode struct {
 	Node   string `json:"unique_id"`
 	Kind   string `json:"resource_type"`
 	Status string `json:"status"`
+}
+
+func usesResults(selectors []string) bool {
+	for _, s := range selectors {
+		if strings.Contains(s, "result:") {
+			return true
+		}
+	}
+	return false
+}
+
+// lastResults reads the latest run of the history and its node statuses
+// ("pending" for nodes of a run that died before finishing them).
+func lastResults(ctx context.Context, e *duckenv.Env) (duckenv.RunRecord, map[string]string, error) {
+	runs, err := e.RunHistory(ctx, 1)
+	if err != nil {
+		return duckenv.RunRecord{}, nil, err
+	}
+	if len(runs) == 0 {
+		return duckenv.RunRecord{}, nil, &exitError{code: 1, err: errors.New("no previous run in the run history")}
+	}
+	last := runs[0]
+	var nodes []pendingNode
+	if err := json.Unmarshal(last.Results, &nodes); err != nil {
+		return last, nil, fmt.Errorf("read run %s: %w", last.RunID, err)
+	}
+	results := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		results[n.Node] = n.Status
+	}
+	return last, results, nil
 }
 
 // retry re-runs the nodes of the last run that did not pass: failed, fell
@@ -452,24 +581,16 @@ func (c *cli) retry(ctx context.Context) error {
 		return err
 	}
 	defer e.Close()
-	runs, err := e.RunHistory(ctx, 1)
+	last, results, err := lastResults(ctx, e)
 	if err != nil {
 		return err
 	}
-	if len(runs) == 0 {
-		return &exitError{code: 1, err: errors.New("retry: no previous run in the run history")}
-	}
-	last := runs[0]
-	var results []pendingNode
-	if err := json.Unmarshal(last.Results, &results); err != nil {
-		return fmt.Errorf("retry: read run %s: %w", last.RunID, err)
-	}
 	again := map[string]bool{}
-	for _, r := range results {
-		switch orchestrate.Status(r.Status) {
+	for node, status := range results {
+		switch orchestrate.Status(status) {
 		case orchestrate.StatusSuccess, orchestrate.StatusPass, orchestrate.StatusWarn:
 		default:
-			again[r.Node] = true
+			again[node] = true
 		}
 	}
 	if len(again) == 0 {

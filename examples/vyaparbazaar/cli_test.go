@@ -492,3 +492,57 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestTimeoutIsInterruptedClassifiedAndRetried(t *testing.T) {
+	files := with(shop(),
+		"dbt_project.yml", projectYML+"models:\n  shop:\n    +retries: {attempts: 2, initial_delay: 10ms}\n",
+		"models/slow.sql", "{{ config(materialized='table', timeout='300ms') }}\n"+
+			"select a.range as id from range(100000) a, range(100000) b order by hash(a.range * b.range)\n")
+	dir := writeProject(t, files)
+	code, out, errOut := cliRun(t, "build", "--project", dir, "-s", "slow")
+	assert.Equal(t, 1, code, errOut)
+	assert.Contains(t, out, "RETRY slow")
+	assert.Contains(t, out, "ERROR slow")
+	assert.Contains(t, out, "2 attempts, timeout")
+	assert.Contains(t, out, "timed out after 300ms")
+	data, err := os.ReadFile(filepath.Join(dir, "target", "run_results.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"class": "timeout"`)
+}
+
+func TestIncidentLifecycle(t *testing.T) {
+	dir := writeProject(t, shop())
+	path := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+	good, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte("select id as order_id, customer_id, amount, nope\nfrom {{ ref('orders') }}\n"), 0o644))
+	code, out, _ := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "Opened incident INC-")
+	id := strings.Fields(out[strings.Index(out, "Opened incident ")+len("Opened incident "):])[0]
+
+	code, out, errOut := cliRun(t, "incidents", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, id)
+	assert.Contains(t, out, "open")
+	assert.Contains(t, out, "permanent")
+	code, _, errOut = cliRun(t, "incidents", "note", id, "nope column was renamed upstream", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = cliRun(t, "incidents", "root-cause", id, "a column rename in the orders extract", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = cliRun(t, "incidents", "show", id, "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "# ")
+	assert.Contains(t, out, "stg_orders")
+	assert.Contains(t, out, "nope column was renamed upstream")
+	assert.Contains(t, out, "a column rename in the orders extract")
+	assert.Contains(t, out, "Binder Error")
+
+	require.NoError(t, os.WriteFile(path, good, 0o644))
+	code, out, _ = cliRun(t, "retry", "--project", dir)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "Resolved incident "+id)
+	code, out, _ = cliRun(t, "incidents", "--project", dir)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "resolved")
+}

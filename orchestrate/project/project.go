@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/vyaparbazaar/dataops/orchestrate"
+	"github.com/vyaparbazaar/dataops/recovery"
 )
 
 // Target describes where the project runs; Jinja sees it as target.
@@ -297,7 +298,28 @@ func applyOps(n *orchestrate.Node, cfg *resolvedConfig, meta map[string]any, lab
 		}
 		n.Timeout = d
 	}
+	if v, origin := pick("retries"); v != nil {
+		b, err := parseRetries(v)
+		if err != nil {
+			path, line := splitLoc(origin)
+			errs = append(errs, &Error{Path: path, Line: line, Kind: ErrConfig, Msg: fmt.Sprintf("%s: retries: %v", n.Name, err)})
+		} else {
+			n.Retry = &b
+		}
+	}
 	return errs
+}
+
+// parseRetries reads the retries config: a number of attempts, or a map
+// with attempts, initial_delay, multiplier, max_delay and jitter.
+func parseRetries(v any) (recovery.Backoff, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		return recovery.ParseBackoff(x)
+	case int, int64, uint64, float64:
+		return recovery.ParseBackoff(map[string]any{"attempts": x})
+	}
+	return recovery.Backoff{}, fmt.Errorf("want a number of attempts or a map (attempts, initial_delay, multiplier, max_delay, jitter), got %v", v)
 }
 
 func (p *Project) modelNode(ms *modelState) (*orchestrate.Node, []error) {
