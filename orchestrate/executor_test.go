@@ -502,3 +502,24 @@ func TestRunTimeoutInterruptsAndSkipsTheRest(t *testing.T) {
 		assert.Equal(t, orchestrate.StatusError, run.Status)
 	})
 }
+
+// TestDefaultPolicyRetryCycle measures, in virtual time, how long the
+// default policy takes to give up on a node that always fails transiently:
+// 3 attempts with 5 s and 10 s (±20%) backoff between them.
+func TestDefaultPolicyRetryCycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		rec.fail["flaky"] = errors.New("IO Error: Could not read from file: Input/output error")
+		start := time.Now()
+		run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(model("flaky")), orchestrate.Options{Runner: rec, Recovery: &recovery.Policy{}})
+		require.NoError(t, err)
+		elapsed := time.Since(start)
+		r := run.Result("flaky")
+		require.Len(t, r.Attempts, 3)
+		assert.Equal(t, recovery.ClassTransient, r.Class)
+		assert.Equal(t, "fail", r.Attempts[2].Decision)
+		assert.GreaterOrEqual(t, elapsed, 12*time.Second)
+		assert.LessOrEqual(t, elapsed, 18*time.Second)
+		t.Logf("default retry cycle: %s for 3 attempts", elapsed)
+	})
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
+	"github.com/vyaparbazaar/dataops/recovery"
+	"github.com/vyaparbazaar/dataops/recovery/incident"
 )
 
 // BenchmarkDemoEndToEnd builds the demo project through dataops and, as the
@@ -188,4 +190,79 @@ func runStatements(ctx context.Context, db *sql.DB, stmts []stmt) error {
 		}
 	}
 	return nil
+}
+
+// BenchmarkRecoveryOverhead measures what the recovery machinery costs a run
+// in which nothing fails: the demo (scale DATAOPS_BENCH_SCALE, default 0.01)
+// built with the default retry policy, last-good lookups and incident
+// tracking, against the same build with recovery.NoRetry and no tracking,
+// interleaved in each iteration. Metric: recovery-overhead-ratio.
+func BenchmarkRecoveryOverhead(b *testing.B) {
+	scale := 0.01
+	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = v
+	}
+	ctx := context.Background()
+	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), "bench.duckdb")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := project.Load(ctx, demo.Project(), project.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := orchestrate.NewPlan(p, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runner := e.Runner(duckenv.RunnerOptions{FullRefresh: true, Now: demo.Now})
+	plain := func() {
+		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{Runner: runner, Recovery: recovery.NoRetry})
+		if err != nil || !run.OK() {
+			b.Fatal("build failed", err)
+		}
+	}
+	tracker := incident.Tracker{Store: e.Incidents(), Environment: "bench"}
+	withRecovery := func() {
+		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
+			Runner: runner, Recovery: &recovery.Policy{},
+			LastGood: func(ctx context.Context, node string) (orchestrate.Serving, bool) {
+				id, at, ok, _ := e.LastGood(ctx, node)
+				return orchestrate.Serving{RunID: id, BuiltAt: at}, ok
+			},
+		})
+		if err != nil || !run.OK() {
+			b.Fatal("build failed", err)
+		}
+		if _, err := tracker.Observe(ctx, run.ID, orchestrate.IncidentOutcomes(run, plan)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	plain() // warm up
+	var off, on time.Duration
+	i := 0
+	for b.Loop() {
+		steps := []func(){
+			func() { start := time.Now(); plain(); off += time.Since(start) },
+			func() { start := time.Now(); withRecovery(); on += time.Since(start) },
+		}
+		if i%2 == 1 {
+			slices.Reverse(steps)
+		}
+		for _, s := range steps {
+			s()
+		}
+		i++
+	}
+	b.ReportMetric(off.Seconds()/float64(b.N), "no-recovery-s")
+	b.ReportMetric(on.Seconds()/float64(b.N), "recovery-s")
+	b.ReportMetric(on.Seconds()/off.Seconds(), "recovery-overhead-ratio")
 }

@@ -231,6 +231,31 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// settings is the project's dataops.yml (retries, runbooks, escalation).
+	settings recovery.Config
+}
+
+// settingsFile holds a project's dataops settings, next to dbt_project.yml.
+const settingsFile = "dataops.yml"
+
+// loadSettings reads dataops.yml from the project, if it has one.
+func (c *cli) loadSettings(fsys fs.FS) error {
+	data, err := fs.ReadFile(fsys, settingsFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg, err := recovery.ParseConfig(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", settingsFile, err)
+	}
+	if _, err := recovery.NewPolicy(cfg); err != nil {
+		return fmt.Errorf("%s: %w", settingsFile, err)
+	}
+	c.settings = cfg
+	return nil
 }
 
 // projectFS returns the project's files and its target folder.
@@ -266,6 +291,9 @@ func (c *cli) load(ctx context.Context) (*project.Project, string, error) {
 		if err := yaml.Unmarshal([]byte(c.opts.vars), &vars); err != nil {
 			return nil, "", &exitError{code: 2, err: fmt.Errorf("--vars: %w", err)}
 		}
+	}
+	if err := c.loadSettings(fsys); err != nil {
+		return nil, "", err
 	}
 	p, err := project.Load(ctx, fsys, project.Options{
 		Vars:   vars,
@@ -385,10 +413,14 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 	}); err != nil {
 		fmt.Fprintf(c.stderr, "warning: run history not recorded: %v\n", err)
 	}
-	var policy recovery.RecoveryPolicy = &recovery.Policy{}
+	policy, err := recovery.NewPolicy(c.settings)
+	if err != nil {
+		return nil, err
+	}
+	var decide recovery.RecoveryPolicy = policy
 	if c.opts.noRetry {
-		policy = recovery.PolicyFunc(func(_ context.Context, f recovery.Failure) recovery.Decision {
-			if f.Critical && f.Class != recovery.ClassCancelled {
+		decide = recovery.PolicyFunc(func(_ context.Context, f recovery.Failure) recovery.Decision {
+			if f.Critical && f.Class != recovery.ClassCancelled && !policy.DisableFallback {
 				return recovery.Decision{Action: recovery.Fallback, Reason: "critical model: serving its last good version"}
 			}
 			return recovery.Decision{Action: recovery.Fail, Reason: "--no-retry"}
@@ -400,7 +432,7 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 		FailFast:   c.opts.failFast,
 		RunTimeout: c.opts.runTimeout,
 		Runner:     e.Runner(c.runnerOptions(targetPath)),
-		Recovery:   policy,
+		Recovery:   decide,
 		LastGood: func(ctx context.Context, node string) (orchestrate.Serving, bool) {
 			id, at, ok, err := e.LastGood(ctx, node)
 			if err != nil || !ok {
@@ -483,8 +515,11 @@ func orDash(s string) string {
 //	incidents root-cause ID "text"
 //	incidents resolve ID
 func (c *cli) incidents(ctx context.Context) error {
-	_, targetPath, err := c.projectFS()
+	fsys, targetPath, err := c.projectFS()
 	if err != nil {
+		return err
+	}
+	if err := c.loadSettings(fsys); err != nil {
 		return err
 	}
 	args := c.opts.positional
@@ -521,7 +556,11 @@ func (c *cli) incidents(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return incident.WriteReport(c.stdout, inc, recovery.DefaultRunbooks().For(recovery.Class(inc.Class)))
+		runbook := recovery.DefaultRunbooks().With(c.settings.Runbooks).For(recovery.Class(inc.Class))
+		if esc, ok := c.settings.Escalation[inc.Owner]; ok {
+			runbook += fmt.Sprintf("\n\nEscalation for %s: %s, then %s after %s without acknowledgement.", inc.Owner, esc.Primary, esc.Secondary, esc.After)
+		}
+		return incident.WriteReport(c.stdout, inc, runbook)
 	case "note":
 		return incident.AddNote(ctx, store, args[0], author, args[1], time.Now())
 	case "root-cause":

@@ -359,10 +359,13 @@ func TestKilledBuildLosesNothing(t *testing.T) {
 
 	db := filepath.Join(dir, "target", "dev.duckdb")
 	assert.Equal(t, "1000", queryOne(t, db, "select count(*) from marts.big"))
-	// Restore a fast model: the next build cleans up and succeeds.
+	// Restore a fast model: retry knows the killed run never finished big
+	// (the run was recorded as pending before it started) and rebuilds it.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "big.sql"), []byte("select range as id from range(5)"), 0o644))
-	out, err = exec.Command(bin, "build", "--project", dir).CombinedOutput()
+	out, err = exec.Command(bin, "retry", "--project", dir).CombinedOutput()
 	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "Retrying 1 of 1 nodes")
+	assert.Contains(t, string(out), "OK big")
 	assert.Equal(t, "5", queryOne(t, db, "select count(*) from marts.big"))
 	assert.Equal(t, "0", queryOne(t, db, "select count(*) from information_schema.tables where table_name like '__dataops_tmp_%'"))
 }
@@ -545,4 +548,66 @@ func TestIncidentLifecycle(t *testing.T) {
 	code, out, _ = cliRun(t, "incidents", "--project", dir)
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "resolved")
+}
+
+func TestExternalSourceFailuresAreNamedAndLoseNothing(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("order_id,customer_id,amount\n")
+	for i := 1; i <= 50; i++ {
+		fmt.Fprintf(&csv, "%d,%d,%d.50\n", i, i%3+1, i*10)
+	}
+	files := map[string]string{
+		"dbt_project.yml": projectYML,
+		"data/orders.csv": csv.String(),
+		"models/sources.yml": `version: 2
+sources:
+  - name: ext
+    tables:
+      - name: orders
+        meta: {external_location: data/orders.csv, max_rejected_share: 0.05}
+        columns:
+          - {name: order_id, data_type: INTEGER}
+          - {name: customer_id, data_type: INTEGER}
+          - {name: amount, data_type: 'DECIMAL(10,2)'}
+`,
+		"models/order_totals.sql": "select count(*) as n, sum(amount) as total from {{ source('ext', 'orders') }}\n",
+	}
+	dir := writeProject(t, files)
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	code, out, errOut := cliRun(t, "build", "--project", dir, "--no-retry")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "50", queryOne(t, db, "select n from order_totals"))
+
+	// Two malformed rows of 52: under 5%, loaded, the rejects kept.
+	bad := csv.String() + "51,x,10.00\n52,2,not-a-number\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "orders.csv"), []byte(bad), 0o644))
+	code, out, errOut = cliRun(t, "build", "--project", dir, "--no-retry")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "2", queryOne(t, db, "select count(*) from ext.orders__rejects"))
+
+	// A dropped column is named; the last good data stays.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "orders.csv"), []byte("order_id,amount\n1,5.00\n"), 0o644))
+	code, out, _ = cliRun(t, "build", "--project", dir, "--no-retry")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, `column "customer_id" is missing`)
+	assert.Contains(t, out, "schema_change")
+	assert.Equal(t, "50", queryOne(t, db, "select n from order_totals"))
+
+	// The file disappears: named, classified, nothing lost.
+	require.NoError(t, os.Remove(filepath.Join(dir, "data", "orders.csv")))
+	code, out, _ = cliRun(t, "build", "--project", dir, "--no-retry")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "data/orders.csv does not exist")
+	assert.Contains(t, out, "source_missing")
+	assert.Equal(t, "50", queryOne(t, db, "select n from order_totals"))
+	assert.Equal(t, "50", queryOne(t, db, "select count(*) from ext.orders"))
+}
+
+func TestBadSettingsFileNamesTheLine(t *testing.T) {
+	dir := writeProject(t, with(shop(), "dataops.yml", "retries:\n  default:\n    attempts: 0\n"))
+	code, _, errOut := cliRun(t, "build", "--project", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "dataops.yml")
+	assert.Contains(t, errOut, "line 3")
+	assert.Contains(t, errOut, "attempts")
 }
