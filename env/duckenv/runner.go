@@ -256,7 +256,10 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 		}
 		return orchestrate.Outcome{RowsAffected: -1, Message: "CREATE VIEW", Relation: rel.String(), CompiledSQL: c.SQL}, nil
 
-	case project.MaterializedTable:
+	}
+	// A full build: tables, and incremental models on their first run or a
+	// full refresh.
+	fullBuild := func() (orchestrate.Outcome, error) {
 		c, err := compile(project.CompileState{})
 		if err != nil {
 			return orchestrate.Outcome{}, err
@@ -267,6 +270,9 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 		}
 		return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("SELECT %d", rows), Relation: rel.String(), CompiledSQL: c.SQL}, nil
 	}
+	if mat == project.MaterializedTable {
+		return fullBuild()
+	}
 
 	// Incremental.
 	typ, err := relationType(ctx, s, rel)
@@ -274,15 +280,7 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
 	}
 	if r.opts.FullRefresh || typ != relTable {
-		c, err := compile(project.CompileState{IsIncremental: false})
-		if err != nil {
-			return orchestrate.Outcome{}, err
-		}
-		rows, err := r.buildSwap(ctx, s, rel, c.SQL, loc, &c)
-		if err != nil {
-			return orchestrate.Outcome{}, err
-		}
-		return orchestrate.Outcome{RowsAffected: rows, Message: fmt.Sprintf("SELECT %d", rows), Relation: rel.String(), CompiledSQL: c.SQL}, nil
+		return fullBuild()
 	}
 
 	p := publication{uniqueKey: m.UniqueKey}

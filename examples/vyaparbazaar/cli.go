@@ -306,6 +306,19 @@ func (c *cli) load(ctx context.Context) (*project.Project, string, error) {
 	return p, targetPath, nil
 }
 
+// loadPlan loads the project and selects nodes.
+func (c *cli) loadPlan(ctx context.Context) (*project.Project, string, *orchestrate.Plan, error) {
+	p, targetPath, err := c.load(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	plan, err := c.plan(p)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return p, targetPath, plan, nil
+}
+
 func (c *cli) databasePath(targetPath string) string {
 	if c.opts.database != "" {
 		return c.opts.database
@@ -767,11 +780,7 @@ func layerRank(n *orchestrate.Node) int {
 }
 
 func (c *cli) compile(ctx context.Context) error {
-	p, targetPath, err := c.load(ctx)
-	if err != nil {
-		return err
-	}
-	plan, err := c.plan(p)
+	p, targetPath, plan, err := c.loadPlan(ctx)
 	if err != nil {
 		return err
 	}
@@ -811,11 +820,7 @@ func (c *cli) compile(ctx context.Context) error {
 }
 
 func (c *cli) list(ctx context.Context) error {
-	p, _, err := c.load(ctx)
-	if err != nil {
-		return err
-	}
-	plan, err := c.plan(p)
+	_, _, plan, err := c.loadPlan(ctx)
 	if err != nil {
 		return err
 	}
@@ -857,11 +862,7 @@ func (c *cli) list(ctx context.Context) error {
 }
 
 func (c *cli) graph(ctx context.Context) error {
-	p, _, err := c.load(ctx)
-	if err != nil {
-		return err
-	}
-	plan, err := c.plan(p)
+	_, _, plan, err := c.loadPlan(ctx)
 	if err != nil {
 		return err
 	}
