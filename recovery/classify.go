@@ -32,9 +32,12 @@ func ParseClass(s string) (Class, error) {
 }
 
 // Retryable reports whether failures of class c may pass on a later
-// attempt: transient failures and timeouts. It is the default of
-// Policy.RetryOn.
-func (c Class) Retryable() bool { return c == ClassTransient || c == ClassTimeout }
+// attempt: transient failures, timeouts, and a source file or table that
+// is not there (yet: extracts are often delivered late). It is the default
+// of Policy.RetryOn.
+func (c Class) Retryable() bool {
+	return c == ClassTransient || c == ClassTimeout || c == ClassSourceMissing
+}
 
 // label names the class in decision reasons.
 func (c Class) label() string {

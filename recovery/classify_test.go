@@ -104,7 +104,8 @@ Did you mean "raw.orders"?`), recovery.ClassPermanent},
 
 func TestClassRetryable(t *testing.T) {
 	for _, c := range recovery.Classes() {
-		want := c == recovery.ClassTransient || c == recovery.ClassTimeout
+		// A missing source file or attached database may be delivered late.
+		want := c == recovery.ClassTransient || c == recovery.ClassTimeout || c == recovery.ClassSourceMissing
 		assert.Equal(t, want, c.Retryable(), c)
 	}
 	assert.False(t, recovery.Class("").Retryable())

@@ -23,7 +23,7 @@ type Config struct {
 	// Nodes holds schedules by node name (retries.nodes).
 	Nodes map[string]map[string]any
 	// RetryOn names the classes retried (retries.retry_on); nil means
-	// transient and timeout.
+	// transient, timeout and source_missing (Class.Retryable).
 	RetryOn []string
 	// Fallback turns the fallback of critical nodes on or off
 	// (retries.fallback_critical); nil means on.

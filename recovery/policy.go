@@ -26,8 +26,9 @@ type Policy struct {
 	ByLayer map[string]Backoff
 	// ByNode holds schedules by node name.
 	ByNode map[string]Backoff
-	// RetryOn lists the classes retried; nil means transient failures and
-	// timeouts (Class.Retryable), an empty non-nil slice retries nothing.
+	// RetryOn lists the classes retried; nil means transient failures,
+	// timeouts and missing sources (Class.Retryable), an empty non-nil
+	// slice retries nothing.
 	// Cancelled runs are never retried.
 	RetryOn []Class
 	// DisableFallback turns off the fallback of critical nodes: by default,
