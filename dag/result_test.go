@@ -117,7 +117,7 @@ func TestSelectResultErrors(t *testing.T) {
 		{"no results in exclude", []string{"tag:hourly"}, []string{"result:success"}, nil, need + ` in "result:success"`, true},
 		{"missing value", []string{"result:"}, nil, previousRun(), `missing value for selector method "result" in "result:"`, false},
 		{"unknown status", []string{"result:errors"}, nil, previousRun(),
-			`unknown result status "errors" (want success, pass, warn, fail, error, skipped, cancelled, fallback) in "result:errors"`, false},
+			`unknown result status "errors" (want success, pass, warn, fail, error, skipped, cancelled, fallback, pending) in "result:errors"`, false},
 		{"bad glob", []string{"result:[e"}, nil, previousRun(), `invalid pattern "[e" (unterminated '[') in "result:[e"`, false},
 	}
 	for _, tt := range cases {

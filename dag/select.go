@@ -434,8 +434,8 @@ const (
 )
 
 // resultStatuses are the statuses a literal result: value may name: those of
-// orchestrate.Status plus "fallback".
-var resultStatuses = []string{"success", "pass", "warn", "fail", "error", "skipped", "cancelled", "fallback"}
+// orchestrate.Status, plus "pending" for nodes of a run that died first.
+var resultStatuses = []string{"success", "pass", "warn", "fail", "error", "skipped", "cancelled", "fallback", "pending"}
 
 // hasOperator reports whether p uses a graph operator (+ or @).
 func (p *part) hasOperator() bool { return p.at || p.parents || p.children }

@@ -355,9 +355,29 @@ func (e *execution) skip(n *execNode, reason string, total int) {
 	e.obs.emit(Event{Type: NodeFinished, Time: e.now(), RunID: e.run.ID, Node: n.node, Result: n.res, Total: total})
 }
 
+// fallback marks a node that gave up as still serving its last good
+// version, when it has one: only models and sources keep a previous
+// version, and when the run can look versions up (Options.LastGood) one
+// must exist. Otherwise the node stays failed, saying why.
+func (e *execution) fallback(n *execNode, err error) {
+	res := n.res
+	if n.node.Kind != KindModel && n.node.Kind != KindSource {
+		return
+	}
+	if e.opts.LastGood != nil {
+		e.serving(n)
+		if res.Serving == nil {
+			res.Message = "no last good version to fall back to: " + err.Error()
+			return
+		}
+	}
+	res.Status = StatusFallback
+	res.Message = "FALLBACK (serving the last good version): " + err.Error()
+}
+
 // serving fills in which version of a model's data is still served.
 func (e *execution) serving(n *execNode) {
-	if e.opts.LastGood == nil || n.node.Kind != KindModel {
+	if e.opts.LastGood == nil || (n.node.Kind != KindModel && n.node.Kind != KindSource) {
 		return
 	}
 	if sv, ok := e.opts.LastGood(context.WithoutCancel(e.runCtx), n.node.Name); ok {
@@ -397,17 +417,28 @@ func (e *execution) execute(ctx context.Context, n *execNode, total int) {
 		}
 		a.Error = err.Error()
 		a.Class = recovery.Classify(err)
-		if ctx.Err() != nil {
-			// The run was cancelled or timed out: no retry.
+		runTimedOut := ctx.Err() != nil && e.runCtx.Err() != nil && errors.Is(e.runCtx.Err(), context.DeadlineExceeded)
+		if ctx.Err() != nil && !runTimedOut {
+			// The run was cancelled (by the caller or fail-fast): no retry,
+			// no fallback.
 			a.Decision = recovery.Fail.String()
 			res.Attempts = append(res.Attempts, a)
 			e.fail(res, err, a.Class)
 			break
 		}
-		d := e.policy.Decide(ctx, recovery.Failure{
+		f := recovery.Failure{
 			Node: node.Name, Kind: string(node.Kind), Layer: node.Layer, Critical: node.Critical,
 			Attempt: attempt, Err: err, Class: a.Class, Elapsed: elapsed, Backoff: node.Retry,
-		})
+			Final: runTimedOut,
+		}
+		dctx := ctx
+		if runTimedOut {
+			dctx = context.WithoutCancel(ctx)
+		}
+		d := e.policy.Decide(dctx, f)
+		if runTimedOut && d.Action == recovery.Retry {
+			d = recovery.Decision{Action: recovery.Fail, Reason: "the run timed out"}
+		}
 		a.Decision = d.Action.String()
 		if d.Action == recovery.Retry {
 			a.Delay = d.Delay
@@ -417,9 +448,7 @@ func (e *execution) execute(ctx context.Context, n *execNode, total int) {
 			e.fail(res, err, a.Class)
 			switch d.Action {
 			case recovery.Fallback:
-				res.Status = StatusFallback
-				res.Message = "FALLBACK (serving the last good version): " + err.Error()
-				e.serving(n)
+				e.fallback(n, err)
 			case recovery.Skip:
 				res.Status = StatusSkipped
 				res.SkippedBecause = "recovery policy: " + d.Reason

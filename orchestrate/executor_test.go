@@ -523,3 +523,72 @@ func TestDefaultPolicyRetryCycle(t *testing.T) {
 		t.Logf("default retry cycle: %s for 3 attempts", elapsed)
 	})
 }
+
+func TestFallbackNeedsALastGoodVersionAndAModel(t *testing.T) {
+	crit := model("inventory")
+	crit.Critical = true
+	test := &orchestrate.Node{Name: "unique_inventory_id", Kind: orchestrate.KindTest, Deps: []string{"inventory"}, TestOf: "inventory", Critical: true}
+	first := true
+	r := orchestrate.RunnerFunc(func(_ context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
+		if n.Kind == orchestrate.KindTest {
+			return orchestrate.Outcome{}, &orchestrate.TestFailure{Test: n.Name, Failures: 2}
+		}
+		if first {
+			return orchestrate.Outcome{}, nil
+		}
+		return orchestrate.Outcome{}, errors.New("Binder Error: nope")
+	})
+	none := func(context.Context, string) (orchestrate.Serving, bool) { return orchestrate.Serving{}, false }
+	run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(crit, test), orchestrate.Options{Runner: r, Recovery: &recovery.Policy{}, LastGood: none})
+	require.NoError(t, err)
+	// The model built; its critical test failed: a test has no version to
+	// fall back to.
+	assert.Equal(t, orchestrate.StatusFail, run.Result("unique_inventory_id").Status)
+
+	first = false
+	run, err = orchestrate.Execute(t.Context(), orchestrate.NewPipeline(crit), orchestrate.Options{Runner: r, Recovery: &recovery.Policy{}, LastGood: none})
+	require.NoError(t, err)
+	res := run.Result("inventory")
+	assert.Equal(t, orchestrate.StatusError, res.Status, "nothing was ever built: nothing to serve")
+	assert.Contains(t, res.Message, "no last good version")
+	assert.Nil(t, res.Serving)
+}
+
+func TestRunTimeoutLetsACriticalModelFallBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crit := model("inventory")
+		crit.Critical = true
+		rec := newRecorder()
+		rec.sleep["inventory"] = time.Hour
+		lastGood := func(context.Context, string) (orchestrate.Serving, bool) {
+			return orchestrate.Serving{RunID: "r0", BuiltAt: time.Now()}, true
+		}
+		run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(crit), orchestrate.Options{
+			Runner: rec, Recovery: &recovery.Policy{}, RunTimeout: time.Minute, LastGood: lastGood,
+		})
+		require.NoError(t, err)
+		r := run.Result("inventory")
+		assert.Equal(t, orchestrate.StatusFallback, r.Status)
+		assert.Equal(t, recovery.ClassTimeout, r.Class)
+		require.NotNil(t, r.Serving)
+		assert.Len(t, r.Attempts, 1)
+	})
+}
+
+func TestCancelledNodesOpenNoIncident(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	r := orchestrate.RunnerFunc(func(ctx context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
+		cancel()
+		<-ctx.Done()
+		return orchestrate.Outcome{}, ctx.Err()
+	})
+	p := orchestrate.NewPipeline(model("a"))
+	plan, err := orchestrate.NewPlan(p, nil, nil)
+	require.NoError(t, err)
+	run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{Runner: r})
+	require.NoError(t, err)
+	out := orchestrate.IncidentOutcomes(run, plan)
+	require.Len(t, out, 1)
+	assert.Equal(t, "cancelled", out[0].Status)
+	assert.False(t, out[0].Failed())
+}

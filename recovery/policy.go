@@ -122,7 +122,9 @@ func (p *Policy) Decide(ctx context.Context, f Failure) Decision {
 
 	attempt := max(f.Attempt, 1)
 	var giveUp string
-	if p.retries(class) {
+	if f.Final {
+		giveUp = what + ": the run has no time left for another attempt"
+	} else if p.retries(class) {
 		b := p.BackoffFor(f)
 		if attempt < b.Attempts {
 			delay := b.Delay(attempt, p.rand())
@@ -144,7 +146,9 @@ func (p *Policy) Decide(ctx context.Context, f Failure) Decision {
 	} else {
 		giveUp = what + ": not retried"
 	}
-	if f.Critical && !p.DisableFallback {
+	// Only a model or a source keeps a previous version to serve; a failed
+	// test's model has already published its new data.
+	if f.Critical && !p.DisableFallback && (f.Kind == "" || f.Kind == "model" || f.Kind == "source") {
 		kind := f.Kind
 		if kind == "" {
 			kind = "node"

@@ -89,6 +89,9 @@ type Failure struct {
 	Elapsed time.Duration
 	// Backoff is the node's own retry settings, if it has any.
 	Backoff *Backoff
+	// Final is set when no further attempt is possible (the run's timeout
+	// expired): the policy may only fail, skip or fall back.
+	Final bool
 }
 
 // Decision is a RecoveryPolicy's answer.

@@ -138,16 +138,18 @@ func classifyDuckDB(e *duckdb.Error) recovery.Class {
 	switch e.Type {
 	case duckdb.ErrorTypeInvalid, duckdb.ErrorTypeUnknownType:
 		return ""
-	case duckdb.ErrorTypeIO:
+	case duckdb.ErrorTypeIO, duckdb.ErrorTypeHTTP:
 		if isMissingFileMsg(e.Msg) {
 			return recovery.ClassSourceMissing
+		}
+		if isDeniedMsg(e.Msg) {
+			return recovery.ClassPermanent
 		}
 		return recovery.ClassTransient
 	case duckdb.ErrorTypeOutOfMemory,
 		duckdb.ErrorTypeInterrupt,
 		duckdb.ErrorTypeConnection,
 		duckdb.ErrorTypeNetwork,
-		duckdb.ErrorTypeHTTP,
 		duckdb.ErrorTypeTransaction: // write-write conflicts
 		return recovery.ClassTransient
 	}
@@ -167,6 +169,7 @@ var messagePatterns = []struct {
 }{
 	{"no files found that match the pattern", recovery.ClassSourceMissing},
 	{"no such file or directory", recovery.ClassSourceMissing},
+	{"permission denied", recovery.ClassPermanent},
 
 	{"could not set lock", recovery.ClassTransient},
 	{"conflicting lock", recovery.ClassTransient},
@@ -205,6 +208,16 @@ var messagePatterns = []struct {
 // not found" is permanent), and a message matching none is permanent.
 func classifyMessage(msg string) recovery.Class {
 	m := strings.ToLower(msg)
+	// An I/O or HTTP failure that says what it was: a missing file or a
+	// refused access.
+	if strings.HasPrefix(m, "io error") || strings.HasPrefix(m, "http error") {
+		switch {
+		case isMissingFileMsg(m):
+			return recovery.ClassSourceMissing
+		case isDeniedMsg(m):
+			return recovery.ClassPermanent
+		}
+	}
 	class, at := recovery.ClassPermanent, len(m)+1
 	for _, p := range messagePatterns {
 		if i := strings.Index(m, p.text); i >= 0 && i < at {
@@ -219,5 +232,14 @@ func classifyMessage(msg string) recovery.Class {
 func isMissingFileMsg(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "no files found that match the pattern") ||
-		strings.Contains(m, "no such file or directory")
+		strings.Contains(m, "no such file or directory") ||
+		strings.Contains(m, "http 404") || strings.Contains(m, "404 (not found)") || strings.Contains(m, "404 not found")
+}
+
+// isDeniedMsg reports whether DuckDB says access to a file or URL was
+// refused: retrying will not help.
+func isDeniedMsg(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "permission denied") || strings.Contains(m, "http 401") ||
+		strings.Contains(m, "http 403") || strings.Contains(m, "403 (forbidden)") || strings.Contains(m, "401 (unauthorized)")
 }

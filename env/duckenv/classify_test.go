@@ -219,3 +219,17 @@ func TestClassifyLockHeldByAnotherProcess(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e2.Close())
 }
+
+func TestClassifyRemoteAndPermissionErrors(t *testing.T) {
+	for msg, want := range map[string]recovery.Class{
+		`HTTP Error: Unable to connect to URL "https://x/orders.csv": 404 (Not Found)`: recovery.ClassSourceMissing,
+		`HTTP Error: HTTP GET error on 'https://x/orders.csv' (HTTP 404)`:              recovery.ClassSourceMissing,
+		`HTTP Error: HTTP GET error on 'https://x/orders.csv' (HTTP 403)`:              recovery.ClassPermanent,
+		`IO Error: Cannot open file "/data/orders.csv": Permission denied`:             recovery.ClassPermanent,
+		`HTTP Error: HTTP GET error on 'https://x/orders.csv' (HTTP 503)`:              recovery.ClassTransient,
+		`IO Error: Could not read from file "/data/orders.csv": Input/output error`:    recovery.ClassTransient,
+		`IO Error: No files found that match the pattern "/data/orders_*.csv"`:         recovery.ClassSourceMissing,
+	} {
+		assert.Equal(t, want, recovery.Classify(&SQLError{Msg: msg, Err: errors.New(msg)}), msg)
+	}
+}

@@ -82,7 +82,7 @@ func (e *Env) ensureHistory(ctx context.Context) error {
 	defer e.historyMu.Unlock()
 	var n int
 	err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'run_history'`, HistorySchema).Scan(&n)
+WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'node_results'`, HistorySchema).Scan(&n)
 	if err != nil || n > 0 {
 		return err
 	}
@@ -99,6 +99,16 @@ WHERE table_catalog = current_database() AND table_schema = ? AND table_name = '
 	node_counts JSON,
 	results JSON
 )`)
+	if err != nil {
+		return err
+	}
+	_, err = e.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+nodeResultsTable+` (
+	run_id VARCHAR,
+	node VARCHAR,
+	status VARCHAR,
+	finished_at TIMESTAMPTZ,
+	PRIMARY KEY (run_id, node)
+)`)
 	return err
 }
 
@@ -107,7 +117,7 @@ WHERE table_catalog = current_database() AND table_schema = ? AND table_name = '
 func (e *Env) RunHistory(ctx context.Context, limit int) ([]RunRecord, error) {
 	var n int
 	err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'run_history'`, HistorySchema).Scan(&n)
+WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'node_results'`, HistorySchema).Scan(&n)
 	if err != nil {
 		return nil, fmt.Errorf("run history: %w", err)
 	}

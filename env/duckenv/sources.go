@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,7 @@ type sourceSpec struct {
 
 	allowEmpty       bool
 	location         string // external_location as declared
+	display          string // location with credentials and query removed, for messages
 	format           string // formatCSV or formatParquet (external only)
 	delimiter        string
 	maxRejectedShare float64
@@ -118,6 +120,7 @@ func (sp *sourceSpec) parseMeta(meta map[string]any) error {
 			return fmt.Errorf("meta %s: %v", metaMaxRejectedShare, err)
 		}
 	}
+	sp.display = redactLocation(sp.location)
 	if sp.location != "" {
 		if sp.format, err = externalFormat(sp.location, format); err != nil {
 			return err
@@ -351,10 +354,12 @@ func (r *runner) runExternalSource(ctx context.Context, s *session, sp *sourceSp
 	rel := sp.rel
 	full := r.resolveLocation(sp.location)
 	if !filesExist(full) {
-		return orchestrate.Outcome{}, &SourceMissingError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.location}
+		return orchestrate.Outcome{}, &SourceMissingError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.display}
 	}
-	if full != sp.location {
-		loc.rewrite = func(msg string) string { return strings.ReplaceAll(msg, full, sp.location) }
+	if full != sp.display {
+		loc.rewrite = func(msg string) string {
+			return strings.ReplaceAll(strings.ReplaceAll(msg, full, sp.display), sp.location, sp.display)
+		}
 	}
 
 	var b [4]byte
@@ -430,7 +435,7 @@ ORDER BY file, line, e.column_idx`); err != nil {
 		}
 		if total := loaded + rejected; rejected > 0 {
 			if share := float64(rejected) / float64(total); share > sp.maxRejectedShare {
-				verdict = &CorruptDataError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.location,
+				verdict = &CorruptDataError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.display,
 					Rejected: rejected, Total: total, Share: share, Threshold: sp.maxRejectedShare, RejectsTable: rejects.String()}
 			}
 		}
@@ -461,7 +466,7 @@ ORDER BY file, line, e.column_idx`); err != nil {
 	if verdict != nil {
 		return orchestrate.Outcome{}, verdict
 	}
-	lead := []string{fmt.Sprintf("%d %s loaded from %s", loaded, plural(loaded, "row", "rows"), sp.location)}
+	lead := []string{fmt.Sprintf("%d %s loaded from %s", loaded, plural(loaded, "row", "rows"), sp.display)}
 	if rejected > 0 {
 		lead = append(lead, fmt.Sprintf("%d rejected %s in %s", rejected, plural(rejected, "row", "rows"), rejects))
 	}
@@ -473,7 +478,7 @@ ORDER BY file, line, e.column_idx`); err != nil {
 // Parquet magic bytes, no CSV dialect) are corrupt data.
 func (r *runner) externalLoadError(sp *sourceSpec, loc nodeLoc, err error) error {
 	if isMissingFileMsg(err.Error()) {
-		return &SourceMissingError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.location}
+		return &SourceMissingError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.display}
 	}
 	e := loc.sqlErr(err, nil)
 	var se *SQLError
@@ -495,6 +500,26 @@ func isSourceVerdict(err error) bool {
 		return true
 	}
 	return false
+}
+
+// redactLocation removes what must not reach logs, errors or run results
+// from a URL location: the user info (credentials) and the query (presigned
+// signatures, tokens).
+func redactLocation(loc string) string {
+	if !strings.Contains(loc, "://") {
+		return loc
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "<unparseable URL>"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	return u.String()
 }
 
 // resolveLocation makes a relative external_location relative to the
@@ -544,7 +569,7 @@ func externalFormat(location, declared string) (string, error) {
 		return formatCSV, nil
 	}
 	return "", fmt.Errorf("%s %s: cannot tell the file format from the extension; set meta %s to csv or parquet",
-		metaExternalLocation, location, metaFormat)
+		metaExternalLocation, redactLocation(location), metaFormat)
 }
 
 // declaredTypes is the read_csv types = {...} body of the declared column

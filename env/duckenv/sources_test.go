@@ -409,3 +409,19 @@ func TestFormatAge(t *testing.T) {
 		assert.Equal(t, want, formatAge(d), d.String())
 	}
 }
+
+func TestExternalLocationSecretsNeverReachErrors(t *testing.T) {
+	assert.Equal(t, "https://REDACTED@example.invalid/orders.csv?REDACTED",
+		redactLocation("https://analyst:s3cr3t@example.invalid/orders.csv?X-Amz-Signature=abc123"))
+	assert.Equal(t, "data/orders.csv", redactLocation("data/orders.csv"))
+
+	e := openFile(t)
+	src := externalOrders(nil)
+	src.Meta["external_location"] = "https://analyst:s3cr3t@example.invalid/orders.csv?X-Amz-Signature=abc123"
+	out, err := run(t, e, RunnerOptions{}, sourceNode(src))
+	require.Error(t, err, "offline: the URL cannot be read")
+	for _, secret := range []string{"s3cr3t", "abc123", "X-Amz-Signature"} {
+		assert.NotContains(t, err.Error(), secret)
+		assert.NotContains(t, out.Message, secret)
+	}
+}

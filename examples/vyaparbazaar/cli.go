@@ -426,6 +426,13 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 	}); err != nil {
 		fmt.Fprintf(c.stderr, "warning: run history not recorded: %v\n", err)
 	}
+	observers := []orchestrate.Observer{progress}
+	recorder, err := e.NodeRecorder(ctx, runID)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "warning: node results not recorded: %v\n", err)
+	} else {
+		observers = append(observers, recorder)
+	}
 	policy, err := recovery.NewPolicy(c.settings)
 	if err != nil {
 		return nil, err
@@ -453,10 +460,15 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 			}
 			return orchestrate.Serving{RunID: id, BuiltAt: at}, true
 		},
-		Observers:  []orchestrate.Observer{progress},
+		Observers:  observers,
 		Invocation: invocation,
 		Logger:     c.log,
 	})
+	if recorder != nil {
+		if cerr := recorder.Close(); cerr != nil {
+			fmt.Fprintf(c.stderr, "warning: node results not recorded: %v\n", cerr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -617,6 +629,16 @@ func lastResults(ctx context.Context, e *duckenv.Env) (duckenv.RunRecord, map[st
 	results := make(map[string]string, len(nodes))
 	for _, n := range nodes {
 		results[n.Node] = n.Status
+	}
+	if last.Status == "running" {
+		// The run died: what its nodes recorded as they finished counts.
+		done, err := e.NodeResults(ctx, last.RunID)
+		if err != nil {
+			return last, nil, err
+		}
+		for node, status := range done {
+			results[node] = status
+		}
 	}
 	return last, results, nil
 }
