@@ -194,8 +194,8 @@ func runStatements(ctx context.Context, db *sql.DB, stmts []stmt) error {
 
 // BenchmarkRecoveryOverhead measures what the recovery machinery costs a run
 // in which nothing fails: the demo (scale DATAOPS_BENCH_SCALE, default 0.01)
-// built with the default retry policy, last-good lookups and incident
-// tracking, against the same build with recovery.NoRetry and no tracking,
+// built with the default retry policy, last-good lookups, node results
+// recorded as they finish and incident tracking, against the same build with recovery.NoRetry and no tracking,
 // interleaved in each iteration. Metric: recovery-overhead-ratio.
 func BenchmarkRecoveryOverhead(b *testing.B) {
 	scale := 0.01
@@ -232,8 +232,13 @@ func BenchmarkRecoveryOverhead(b *testing.B) {
 	}
 	tracker := incident.Tracker{Store: e.Incidents(), Environment: "bench"}
 	withRecovery := func() {
+		id := orchestrate.NewRunID(time.Now())
+		rec, err := e.NodeRecorder(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
 		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
-			Runner: runner, Recovery: &recovery.Policy{},
+			RunID: id, Runner: runner, Recovery: &recovery.Policy{}, Observers: []orchestrate.Observer{rec},
 			LastGood: func(ctx context.Context, node string) (orchestrate.Serving, bool) {
 				id, at, ok, _ := e.LastGood(ctx, node)
 				return orchestrate.Serving{RunID: id, BuiltAt: at}, ok
@@ -241,6 +246,9 @@ func BenchmarkRecoveryOverhead(b *testing.B) {
 		})
 		if err != nil || !run.OK() {
 			b.Fatal("build failed", err)
+		}
+		if err := rec.Close(); err != nil {
+			b.Fatal(err)
 		}
 		if _, err := tracker.Observe(ctx, run.ID, orchestrate.IncidentOutcomes(run, plan)); err != nil {
 			b.Fatal(err)
