@@ -89,13 +89,16 @@ type Job struct {
 	// DeadlineSpec is the deadline as written, for display.
 	DeadlineSpec string
 	// Stagger delays the job's start by up to this much (deterministic per
-	// job name) when several jobs are due at the same moment.
+	// job name) when several jobs are due at the same moment: the Scheduler
+	// starts each scheduled run a fixed offset in [0, Stagger), a hash of
+	// the name, after its due time.
 	Stagger time.Duration
 }
 
 // Trigger is why a job run was started.
 type Trigger struct {
-	// Due is the due time the run is for; Started when it started.
+	// Due is the due time the run is for (for a manual run, when it was
+	// triggered); Started when it started.
 	Due     time.Time
 	Started time.Time
 	// CatchUp marks a run for due times missed while the scheduler was

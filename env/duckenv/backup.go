@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/vyaparbazaar/dataops/internal/sqlident"
@@ -56,4 +58,54 @@ func (e *Env) Backup(ctx context.Context, dir string, now time.Time) (string, er
 		return "", fmt.Errorf("backup: %w", err)
 	}
 	return final, nil
+}
+
+// PruneBackups deletes the backups of this environment in dir that are
+// older than keepFor, always keeping the newest keepMin of them, and returns
+// the paths it deleted. Unfinished backups (".partial") older than keepFor
+// are deleted too.
+func (e *Env) PruneBackups(dir string, keepFor time.Duration, keepMin int, now time.Time) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, e.name+"-*.duckdb*"))
+	if err != nil {
+		return nil, fmt.Errorf("prune backups: %w", err)
+	}
+	type backup struct {
+		path string
+		at   time.Time
+	}
+	var done, partial []backup
+	for _, m := range matches {
+		base := filepath.Base(m)
+		stamp := strings.TrimPrefix(base, e.name+"-")
+		isPartial := strings.HasSuffix(stamp, ".duckdb.partial")
+		stamp = strings.TrimSuffix(strings.TrimSuffix(stamp, ".partial"), ".duckdb")
+		at, err := time.Parse("20060102T150405Z", stamp)
+		if err != nil {
+			continue // not one of ours
+		}
+		if isPartial {
+			partial = append(partial, backup{m, at})
+		} else if strings.HasSuffix(base, ".duckdb") {
+			done = append(done, backup{m, at})
+		}
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i].at.After(done[j].at) })
+	var deleted []string
+	for i, b := range done {
+		if i < keepMin || now.Sub(b.at) <= keepFor {
+			continue
+		}
+		if err := os.Remove(b.path); err != nil {
+			return deleted, fmt.Errorf("prune backups: %w", err)
+		}
+		deleted = append(deleted, b.path)
+	}
+	for _, b := range partial {
+		if now.Sub(b.at) > keepFor {
+			if err := os.Remove(b.path); err == nil {
+				deleted = append(deleted, b.path)
+			}
+		}
+	}
+	return deleted, nil
 }

@@ -3,6 +3,7 @@ package duckenv
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,4 +46,27 @@ func TestBackupOfMemoryDatabaseIsRefused(t *testing.T) {
 	defer e.Close()
 	_, err = e.Backup(context.Background(), t.TempDir(), time.Now())
 	assert.ErrorContains(t, err, "in-memory")
+}
+
+func TestPruneBackupsKeepsRecentAndMinimum(t *testing.T) {
+	e := openFile(t)
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 25, 5, 15, 0, 0, time.UTC)
+	var all []string
+	for d := range 20 {
+		at := now.Add(-time.Duration(d) * 24 * time.Hour)
+		p := filepath.Join(dir, e.Name()+"-"+at.Format("20060102T150405Z")+".duckdb")
+		require.NoError(t, os.WriteFile(p, []byte("x"), 0o644))
+		all = append(all, p)
+	}
+	other := filepath.Join(dir, "staging-20200101T000000Z.duckdb")
+	require.NoError(t, os.WriteFile(other, []byte("x"), 0o644))
+
+	deleted, err := e.PruneBackups(dir, 7*24*time.Hour, 10, now)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, all[10:], deleted, "7 days would keep 8; the minimum of 10 wins")
+	for _, p := range all[:10] {
+		assert.FileExists(t, p)
+	}
+	assert.FileExists(t, other, "another environment's backups are not touched")
 }

@@ -49,6 +49,8 @@ Commands:
   query     run one read-only SQL statement: query "select ..."
   history   show the run history stored in the database
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
+  schedule  schedule list: the timetable (schedules.yml) with the next run of every job
+  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr)
 
 Common flags:
   --project DIR        dbt-style project folder (default: the embedded VyaparBazaar demo)
@@ -63,6 +65,8 @@ Common flags:
   --no-retry           do not retry transient failures (default: 3 attempts, exponential backoff)
   --run-timeout D      bound the whole run, e.g. 30m
   --lock-retries N     attempts to open a database locked by another process (default 3)
+  --config FILE        serve/schedule: the timetable (default: the project's schedules.yml)
+  --addr HOST:PORT     serve: where to listen (default 127.0.0.1:8080)
   --as-of TIME         "now" for source freshness checks (default: the real clock; the demo: its data's as-of time)
   --vars YAML          override project vars, e.g. '{anchor_date: 2025-06-30}'
   --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
@@ -89,6 +93,8 @@ type cliOptions struct {
 	runTimeout  time.Duration
 	lockRetries int
 	asOf        time.Time
+	config      string
+	addr        string
 	vars        string
 	scale       float64
 	seed        int64
@@ -134,6 +140,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.retry(ctx)
 	case "incidents":
 		err = c.incidents(ctx)
+	case "serve":
+		err = c.serve(ctx)
+	case "schedule":
+		if len(opts.positional) != 1 || opts.positional[0] != "list" {
+			fmt.Fprintf(stderr, "usage: vyaparbazaar schedule list\n")
+			return 2
+		}
+		err = c.scheduleList(ctx)
 	case "compile":
 		err = c.compile(ctx)
 	case "ls", "list":
@@ -189,6 +203,8 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.BoolVar(&o.noRetry, "no-retry", false, "")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 0, "")
 	fs.IntVar(&o.lockRetries, "lock-retries", 3, "")
+	fs.StringVar(&o.config, "config", "", "")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "")
 	fs.Func("as-of", "", func(v string) error {
 		for _, layout := range []string{time.RFC3339, time.DateTime, time.DateOnly} {
 			if t, err := time.Parse(layout, v); err == nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -612,4 +614,122 @@ func TestBadSettingsFileNamesTheLine(t *testing.T) {
 	assert.Contains(t, errOut, "dataops.yml")
 	assert.Contains(t, errOut, "line 3")
 	assert.Contains(t, errOut, "attempts")
+}
+
+func TestServeRunsTheTimetableOverHTTP(t *testing.T) {
+	files := with(shop(), "schedules.yml", `timezone: Asia/Kolkata
+max_concurrency: 1
+jobs:
+  - name: revenue
+    schedule: "0 3 * * *"
+    select: ["+customer_revenue"]
+    priority: high
+  - name: backup
+    operation: backup
+    schedule: "15 0 * * *"
+`)
+	dir := writeProject(t, files)
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--project", dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+	var base string
+	require.Eventually(t, func() bool {
+		out := stdout.String()
+		i := strings.Index(out, "http://")
+		if i < 0 {
+			return false
+		}
+		base = strings.Fields(out[i:])[0]
+		return true
+	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	code, body := get("/healthz")
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"status":"ok"`)
+	code, body = get("/jobs")
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"revenue"`)
+	assert.Contains(t, body, `"backup"`)
+
+	// Run both jobs now; the run goes through the engine into the history.
+	for _, job := range []string{"revenue", "backup"} {
+		resp, err := http.Post(base+"/jobs/"+job+"/run", "", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	}
+	resp, err := http.Post(base+"/jobs/nope/run", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	succeeded := func(body, job string) bool {
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "dataops_job_runs_total{") && strings.Contains(line, `job="`+job+`"`) && strings.Contains(line, `status="success"`) {
+				return true
+			}
+		}
+		return false
+	}
+	require.Eventually(t, func() bool {
+		_, body := get("/metrics")
+		return succeeded(body, "revenue") && succeeded(body, "backup")
+	}, 60*time.Second, 50*time.Millisecond, stdout.String())
+	_, body = get("/metrics")
+	assert.NotContains(t, body, `status="error"`, stdout.String())
+	backups, _ := filepath.Glob(filepath.Join(dir, "target", "backups", "dev-*.duckdb"))
+	assert.Len(t, backups, 1)
+
+	cancel()
+	assert.Equal(t, 0, <-done, stderr.String())
+	assert.Contains(t, stdout.String(), "OK customer_revenue")
+	code2, out, _ := cliRun(t, "history", "--project", dir)
+	assert.Equal(t, 0, code2)
+	assert.Contains(t, out, "job revenue")
+}
+
+func TestServeRefusesABadTimetableAtStart(t *testing.T) {
+	files := with(shop(), "schedules.yml", `timezone: Asia/Kolkata
+jobs:
+  - name: broken-cron
+    schedule: "61 * * * *"
+    select: ["customer_revenue"]
+  - name: night-only
+    schedule: "0 12 * * *"
+    select: ["customer_revenue"]
+    windows: [night]
+time_intervals:
+  - name: night
+    time_intervals:
+      - times: [{start_time: "01:00", end_time: "05:00"}]
+`)
+	dir := writeProject(t, files)
+	code, _, errOut := cliRun(t, "serve", "--project", dir, "--addr", "127.0.0.1:0")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "schedules.yml:4")
+	assert.Contains(t, errOut, "broken-cron")
+	assert.Contains(t, errOut, "never run")
+
+	dir = writeProject(t, with(shop(), "schedules.yml", `timezone: Asia/Kolkata
+jobs:
+  - name: unknown-model
+    schedule: "0 3 * * *"
+    select: ["mart_nope"]
+  - name: unknown-operation
+    schedule: "0 3 * * *"
+    operation: reticulate-splines
+`))
+	code, _, errOut = cliRun(t, "serve", "--project", dir, "--addr", "127.0.0.1:0")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "mart_nope")
+	assert.Contains(t, errOut, `unknown operation "reticulate-splines"`)
 }
