@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vyaparbazaar/dataops/internal/sqlident"
 	"strconv"
 	"time"
 )
@@ -167,4 +168,28 @@ FROM ` + historyTable + ` ORDER BY started_at DESC NULLS LAST, run_id DESC`
 		return nil, fmt.Errorf("run history: %w", err)
 	}
 	return out, nil
+}
+
+// hiddenTableExists reports whether the table exists in the hidden schema.
+func (e *Env) hiddenTableExists(ctx context.Context, table string) (bool, error) {
+	var n int
+	err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?`, HistorySchema, table).Scan(&n)
+	return n > 0, err
+}
+
+// ensureHiddenTable creates the hidden schema and the table in it with the
+// given column list, under the lock that serialises the schema's DDL.
+func (e *Env) ensureHiddenTable(ctx context.Context, table, columns string) error {
+	e.historyMu.Lock()
+	defer e.historyMu.Unlock()
+	ok, err := e.hiddenTableExists(ctx, table)
+	if err != nil || ok {
+		return err
+	}
+	if _, err := e.db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+HistorySchema+`"`); err != nil {
+		return err
+	}
+	_, err = e.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+sqlident.QuoteQualified(HistorySchema, table)+" "+columns)
+	return err
 }

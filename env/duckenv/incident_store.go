@@ -40,17 +40,7 @@ const incidentColumns = `id, environment, status, opened_at, updated_at, last_fa
 	run_id, last_run_id, resolved_by_run, owner, severity, notes, root_cause`
 
 func (s *incidentStore) ensure(ctx context.Context) error {
-	e := s.e
-	e.historyMu.Lock()
-	defer e.historyMu.Unlock()
-	ok, err := s.exists(ctx)
-	if err != nil || ok {
-		return err
-	}
-	if _, err := e.db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+HistorySchema+`"`); err != nil {
-		return err
-	}
-	_, err = e.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+incidentsTable+` (
+	return s.e.ensureHiddenTable(ctx, "incidents", `(
 	id VARCHAR PRIMARY KEY,
 	environment VARCHAR NOT NULL,
 	status VARCHAR NOT NULL,
@@ -73,15 +63,11 @@ func (s *incidentStore) ensure(ctx context.Context) error {
 	notes JSON,
 	root_cause VARCHAR
 )`)
-	return err
 }
 
 // exists reports whether the incidents table has been created.
 func (s *incidentStore) exists(ctx context.Context) (bool, error) {
-	var n int
-	err := s.e.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'incidents'`, HistorySchema).Scan(&n)
-	return n > 0, err
+	return s.e.hiddenTableExists(ctx, "incidents")
 }
 
 // incidentRow returns inc's column values, in incidentColumns order.

@@ -23,26 +23,13 @@ type scheduleStateStore struct{ e *Env }
 
 // exists reports whether the table has been created.
 func (s *scheduleStateStore) exists(ctx context.Context) (bool, error) {
-	var n int
-	err := s.e.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'schedule_state'`, HistorySchema).Scan(&n)
-	return n > 0, err
+	return s.e.hiddenTableExists(ctx, "schedule_state")
 }
 
 // ensure creates the schema and table if needed, under the lock that
 // serialises the hidden schema's DDL.
 func (s *scheduleStateStore) ensure(ctx context.Context) error {
-	e := s.e
-	e.historyMu.Lock()
-	defer e.historyMu.Unlock()
-	ok, err := s.exists(ctx)
-	if err != nil || ok {
-		return err
-	}
-	if _, err := e.db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+HistorySchema+`"`); err != nil {
-		return err
-	}
-	_, err = e.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+scheduleStateTable+` (
+	return s.e.ensureHiddenTable(ctx, "schedule_state", `(
 	job VARCHAR PRIMARY KEY,
 	last_due TIMESTAMPTZ,
 	last_start TIMESTAMPTZ,
@@ -55,7 +42,6 @@ func (s *scheduleStateStore) ensure(ctx context.Context) error {
 	missed_deadline TIMESTAMPTZ,
 	updated_at TIMESTAMPTZ
 )`)
-	return err
 }
 
 // Load returns every job's state; none before the first save.
