@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vyaparbazaar/dataops/internal/sqlident"
 	"strconv"
 	"time"
+
+	"github.com/vyaparbazaar/dataops/internal/sqlident"
 )
 
 // HistorySchema is the hidden schema holding dataops' own tables.
