@@ -592,3 +592,26 @@ func TestCancelledNodesOpenNoIncident(t *testing.T) {
 	assert.Equal(t, "cancelled", out[0].Status)
 	assert.False(t, out[0].Failed())
 }
+
+func TestConcurrentWriteResultsNeverInterleave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run_results.json")
+	runs := make([]*orchestrate.Run, 8)
+	for i := range runs {
+		run, err := orchestrate.Execute(t.Context(), orchestrate.NewPipeline(model(fmt.Sprintf("m%d", i))), orchestrate.Options{Runner: newRecorder()})
+		require.NoError(t, err)
+		runs[i] = run
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		for _, run := range runs {
+			wg.Go(func() { assert.NoError(t, run.WriteResults(path)) })
+		}
+	}
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var got orchestrate.Run
+	require.NoError(t, json.Unmarshal(data, &got), "a whole, valid file")
+	left, _ := filepath.Glob(path + ".*.tmp")
+	assert.Empty(t, left)
+}

@@ -743,7 +743,9 @@ func (s *Scheduler) catchUp(js *jobRuntime, missed []time.Time, total int, now t
 // delay parks it until at.
 func (s *Scheduler) delay(it *queuedRun, at time.Time) {
 	it.at = at
-	it.js.waiting = it
+	if it.js.waiting == nil {
+		it.js.waiting = it
+	}
 	s.delayed = append(s.delayed, it)
 }
 
@@ -972,7 +974,9 @@ func (s *Scheduler) arrive(it *queuedRun, now time.Time) error {
 	if js.waiting == it { // a delayed run coming back
 		js.waiting = nil
 	}
-	if js.waiting != nil {
+	// A manual run goes ahead of a scheduled run deferred to its window:
+	// nothing is running or about to.
+	if js.waiting != nil && !(it.manual && slices.Contains(s.delayed, js.waiting)) {
 		return s.drop(it, now, "overlap: a previous run is still waiting to start")
 	}
 	if !it.manual {
@@ -1268,7 +1272,8 @@ func (s *Scheduler) finish(res runDone, now time.Time) {
 	case len(js.backlog) > 0 && js.waiting == nil:
 		it := js.backlog[0]
 		js.backlog = js.backlog[1:]
-		s.enqueue(it)
+		it.limit = js.next
+		s.arrive(it, now)
 	}
 }
 

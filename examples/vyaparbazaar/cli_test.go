@@ -658,8 +658,10 @@ jobs:
 	assert.Contains(t, body, `"status":"ok"`)
 	code, body = get("/jobs")
 	assert.Equal(t, 200, code)
-	assert.Contains(t, body, `"revenue"`)
-	assert.Contains(t, body, `"backup"`)
+	assert.Contains(t, body, `"job": "revenue"`)
+	assert.Contains(t, body, `"schedule": "0 3 * * *"`)
+	assert.Contains(t, body, `"priority": "high"`)
+	assert.Contains(t, body, `"job": "backup"`)
 
 	// Run both jobs now; the run goes through the engine into the history.
 	for _, job := range []string{"revenue", "backup"} {

@@ -209,13 +209,16 @@ func (c *cli) serve(ctx context.Context) error {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(d.sched.NextRuns(time.Now()))
+		_ = enc.Encode(jobsView(d.sched.NextRuns(time.Now())))
 	})
 	mux.HandleFunc("POST /jobs/{name}/run", func(w http.ResponseWriter, r *http.Request) {
 		if err := d.sched.Trigger(r.PathValue("name")); err != nil {
 			code := http.StatusConflict
-			if errors.Is(err, schedule.ErrUnknownJob) {
+			switch {
+			case errors.Is(err, schedule.ErrUnknownJob):
 				code = http.StatusNotFound
+			case errors.Is(err, schedule.ErrNotRunning):
+				code = http.StatusServiceUnavailable
 			}
 			http.Error(w, err.Error(), code)
 			return
@@ -234,6 +237,34 @@ func (c *cli) serve(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return runErr
+}
+
+// jobView is a job as /jobs shows it.
+type jobView struct {
+	Job         string    `json:"job"`
+	Schedule    string    `json:"schedule"`
+	Next        time.Time `json:"next_run,omitzero"`
+	Priority    string    `json:"priority"`
+	Owner       string    `json:"owner,omitempty"`
+	Select      []string  `json:"select,omitempty"`
+	Operation   string    `json:"operation,omitempty"`
+	Running     bool      `json:"running"`
+	LastRun     time.Time `json:"last_run,omitzero"`
+	LastStatus  string    `json:"last_status,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+}
+
+func jobsView(up []schedule.Upcoming) []jobView {
+	out := make([]jobView, len(up))
+	for i, u := range up {
+		out[i] = jobView{
+			Job: u.Job.Name, Schedule: u.Job.Spec, Next: u.Next, Priority: u.Job.Priority.String(),
+			Owner: u.Job.Owner, Select: u.Job.Select, Operation: u.Job.Operation, Running: u.Running,
+			LastRun: u.LastRun, LastStatus: u.LastStatus, LastError: u.LastError, LastSuccess: u.LastSuccess,
+		}
+	}
+	return out
 }
 
 func (d *daemon) onEvent(ev schedule.Event) {
