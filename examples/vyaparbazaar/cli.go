@@ -322,6 +322,19 @@ func (c *cli) load(ctx context.Context) (*project.Project, string, error) {
 	return p, targetPath, nil
 }
 
+// loadOpen loads the project and opens its database for writing.
+func (c *cli) loadOpen(ctx context.Context) (*project.Project, string, *duckenv.Env, error) {
+	p, targetPath, err := c.load(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return p, targetPath, e, nil
+}
+
 // loadPlan loads the project and selects nodes.
 func (c *cli) loadPlan(ctx context.Context) (*project.Project, string, *orchestrate.Plan, error) {
 	p, targetPath, err := c.load(ctx)
@@ -393,11 +406,7 @@ var commandKinds = map[string][]orchestrate.Kind{
 }
 
 func (c *cli) build(ctx context.Context, cmd string) error {
-	p, targetPath, err := c.load(ctx)
-	if err != nil {
-		return err
-	}
-	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	p, targetPath, e, err := c.loadOpen(ctx)
 	if err != nil {
 		return err
 	}
@@ -662,11 +671,7 @@ func lastResults(ctx context.Context, e *duckenv.Env) (duckenv.RunRecord, map[st
 // retry re-runs the nodes of the last run that did not pass: failed, fell
 // back, skipped, cancelled, or never finished because the process died.
 func (c *cli) retry(ctx context.Context) error {
-	p, targetPath, err := c.load(ctx)
-	if err != nil {
-		return err
-	}
-	e, err := c.open(ctx, c.databasePath(targetPath), false)
+	p, targetPath, e, err := c.loadOpen(ctx)
 	if err != nil {
 		return err
 	}
