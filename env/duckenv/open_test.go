@@ -1,16 +1,13 @@
 package duckenv
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,41 +144,16 @@ func TestLockHelperProcess(t *testing.T) {
 
 func TestOpenLockedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "target", "dev.duckdb")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lockHelperEnv+"="+path)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	defer func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	}()
+	release := holdDatabase(t, path)
 
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		ready <- line
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case line := <-ready:
-		require.Equal(t, "HOLDING\n", line, "helper process failed")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("helper process did not open the database")
-	}
-
-	_, err = Open(context.Background(), Config{Path: path})
+	_, err := Open(context.Background(), Config{Path: path})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrLocked)
 	assert.Contains(t, err.Error(), "open database "+path+": locked by another process (")
 	t.Log(err)
 
 	// Once the other process exits, the file opens.
-	require.NoError(t, stdin.Close())
-	require.NoError(t, cmd.Wait())
+	release()
 	e, err := Open(context.Background(), Config{Path: path})
 	require.NoError(t, err)
 	require.NoError(t, e.Close())

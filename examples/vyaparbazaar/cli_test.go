@@ -431,12 +431,21 @@ func TestCriticalModelFallsBackAndItsMartKeepsServing(t *testing.T) {
 	assert.Contains(t, string(data), `"class": "permanent"`)
 }
 
-func TestRetryRerunsOnlyWhatFailed(t *testing.T) {
-	dir := writeProject(t, shop())
-	path := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+// shopWithBrokenStaging writes the shop project with stg_orders naming a
+// column that does not exist; it returns the project, the model's path and
+// its good content.
+func shopWithBrokenStaging(t *testing.T) (dir, path string, good []byte) {
+	t.Helper()
+	dir = writeProject(t, shop())
+	path = filepath.Join(dir, "models", "staging", "stg_orders.sql")
 	good, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, []byte("select id as order_id, customer_id, amount, nope\nfrom {{ ref('orders') }}\n"), 0o644))
+	return dir, path, good
+}
+
+func TestRetryRerunsOnlyWhatFailed(t *testing.T) {
+	dir, path, good := shopWithBrokenStaging(t)
 	code, out, _ := cliRun(t, "build", "--project", dir)
 	require.Equal(t, 1, code, out)
 	assert.Contains(t, out, "ERROR stg_orders")
@@ -518,11 +527,7 @@ func TestTimeoutIsInterruptedClassifiedAndRetried(t *testing.T) {
 }
 
 func TestIncidentLifecycle(t *testing.T) {
-	dir := writeProject(t, shop())
-	path := filepath.Join(dir, "models", "staging", "stg_orders.sql")
-	good, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, []byte("select id as order_id, customer_id, amount, nope\nfrom {{ ref('orders') }}\n"), 0o644))
+	dir, path, good := shopWithBrokenStaging(t)
 	code, out, _ := cliRun(t, "build", "--project", dir)
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "Opened incident INC-")
