@@ -118,13 +118,16 @@ func (e *exitError) Unwrap() error { return e.err }
 // for usage errors.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText())
 		return 0
 	}
 	cmd := args[0]
+	if sub, ok := commands[cmd]; ok {
+		return sub.Run(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := parseFlags(cmd, args[1:])
 	if err != nil {
-		fmt.Fprintf(stderr, "vyaparbazaar %s: %v\n\n%s", cmd, err, usage)
+		fmt.Fprintf(stderr, "vyaparbazaar %s: %v\n\n%s", cmd, err, usageText())
 		return 2
 	}
 	c := &cli{opts: opts, stdout: stdout, stderr: stderr}
@@ -159,7 +162,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "history":
 		err = c.history(ctx)
 	default:
-		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usageText())
 		return 2
 	}
 	if err == nil {
