@@ -109,6 +109,7 @@ type execution struct {
 	log    *slog.Logger
 	policy recovery.RecoveryPolicy
 	run    *Run
+	plan   *Plan
 	// runCtx is the run's context before fail-fast cancellation.
 	runCtx context.Context
 }
@@ -124,7 +125,7 @@ func newExecution(plan *Plan, opts Options) *execution {
 	if opts.Threads < 1 {
 		opts.Threads = 1
 	}
-	e := &execution{opts: opts, now: opts.Now, policy: opts.Recovery, log: opts.Logger}
+	e := &execution{opts: opts, now: opts.Now, policy: opts.Recovery, log: opts.Logger, plan: plan}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -308,6 +309,7 @@ func (e *execution) runAll(caller context.Context) *Run {
 	}
 	close(work)
 
+	e.publish(caller)
 	e.run.FinishedAt = e.now()
 	e.run.Elapsed = e.run.FinishedAt.Sub(e.run.StartedAt)
 	e.run.Status = StatusSuccess
@@ -316,6 +318,9 @@ func (e *execution) runAll(caller context.Context) *Run {
 			e.run.Status = StatusError
 			break
 		}
+	}
+	if e.run.Publication != nil && e.run.Publication.Error != "" {
+		e.run.Status = StatusError
 	}
 	if caller.Err() != nil && e.run.Status != StatusSuccess {
 		e.run.Status = StatusCancelled

@@ -161,6 +161,7 @@ func (p *Progress) summary(run *Run) {
 		fmt.Fprintf(p.w, " FALLBACK=%d", c[StatusFallback])
 	}
 	fmt.Fprintln(p.w)
+	fmt.Fprint(p.w, run.Publication.describe())
 	failed := run.Failed()
 	if len(failed) == 0 {
 		switch run.Status {

@@ -83,6 +83,9 @@ type NodeResult struct {
 	// Serving is set for nodes that fell back or were skipped when the
 	// run's LastGood lookup knows the version still being served.
 	Serving *Serving `json:"serving,omitempty"`
+	// Withheld, for a node that was built but not published (see
+	// Publisher), says why; readers still see its previous version.
+	Withheld string `json:"withheld,omitempty"`
 	// Error is the final error, as text in JSON.
 	Err   error  `json:"-"`
 	Error string `json:"error,omitempty"`
@@ -101,6 +104,9 @@ type Run struct {
 	Threads    int           `json:"threads"`
 	// Results are in the order nodes were planned (topological).
 	Results []*NodeResult `json:"results"`
+	// Publication is what the run made visible, when its Runner is a
+	// Publisher (write–audit–publish); nil otherwise.
+	Publication *Publication `json:"publication,omitempty"`
 }
 
 // Result returns the result for a node, or nil.

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -60,6 +61,8 @@ type Config struct {
 	ReadOnly bool
 	// Logger receives debug logs of executed statements; nil discards.
 	Logger *slog.Logger
+	// Now stamps versions and snapshots; nil means time.Now.
+	Now func() time.Time
 }
 
 // Env is a DuckDB environment. It is safe for concurrent use.
@@ -78,6 +81,8 @@ type Env struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	versionState
 }
 
 var _ env.Environment = (*Env)(nil)
@@ -93,6 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Env, error) {
 		readOnly: cfg.ReadOnly,
 		log:      cfg.Logger,
 	}
+	e.now = cfg.Now
 	if e.name == "" {
 		e.name = DefaultName
 	}

@@ -70,9 +70,16 @@ func tempTables(t *testing.T, e *Env) []string {
 	return out
 }
 
+// run runs one node and publishes what it built, as a one-node run would.
 func run(t *testing.T, e *Env, opts RunnerOptions, n *orchestrate.Node) (orchestrate.Outcome, error) {
 	t.Helper()
-	return e.Runner(opts).Run(context.Background(), n)
+	r := e.Runner(opts)
+	out, err := r.Run(context.Background(), n)
+	if err == nil {
+		_, perr := r.Publish(context.Background(), nil, nil)
+		require.NoError(t, perr, "publish "+n.Name)
+	}
+	return out, err
 }
 
 func mustRun(t *testing.T, e *Env, opts RunnerOptions, n *orchestrate.Node) orchestrate.Outcome {

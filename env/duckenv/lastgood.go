@@ -14,9 +14,17 @@ import (
 // run built it. It serves orchestrate.Options.LastGood: after a failure the
 // relation still holds that version, because a failed build never replaces
 // it.
+//
+// For models published through snapshots (write–audit–publish), the
+// answer is the version readers see now: the run that built it and when.
 func (e *Env) LastGood(ctx context.Context, node string) (runID string, builtAt time.Time, ok bool, err error) {
-	if err := e.ensureHistory(ctx); err != nil {
+	if err := e.ensureVersions(ctx); err != nil {
 		return "", time.Time{}, false, err
+	}
+	if v, found, err := e.publishedVersion(ctx, e.db, node); err != nil {
+		return "", time.Time{}, false, err
+	} else if found {
+		return v.RunID, v.BuiltAt, true, nil
 	}
 	// Finished runs hold their results in run_history; nodes of a run
 	// still going, or of one that died, are in node_results.

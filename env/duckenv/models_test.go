@@ -45,7 +45,10 @@ func TestTableModel(t *testing.T) {
 	assert.Equal(t, int64(5), out.RowsAffected)
 	assert.Equal(t, "SELECT 5", out.Message)
 	assert.Equal(t, "main.orders", out.Relation)
-	assert.Equal(t, "BASE TABLE", scalar[string](t, e, "select table_type from information_schema.tables where table_name='orders'"))
+	// Readers query a view of the published version, a table in the
+	// hidden versions schema.
+	assert.Equal(t, "VIEW", scalar[string](t, e, "select table_type from information_schema.tables where table_name='orders'"))
+	assert.Equal(t, "BASE TABLE", scalar[string](t, e, "select table_type from information_schema.tables where table_schema='_dataops_versions' and table_name like 'main__orders__v%'"))
 
 	n.Spec.(*project.Model).RawSQL = "select * from range(7) r(id)"
 	out = mustRun(t, e, RunnerOptions{}, n)
@@ -58,32 +61,40 @@ func TestViewAndTableReplaceEachOther(t *testing.T) {
 	e := openFile(t)
 	n := modelNode("m", "", "select 1 as x", "table")
 	m := n.Spec.(*project.Model)
+	// typ is the materialization of the version readers see.
 	typ := func() string {
-		return scalar[string](t, e, "select table_type from information_schema.tables where table_name='m'")
+		v, ok, err := e.publishedVersion(t.Context(), e.DB(), "m")
+		require.NoError(t, err)
+		require.True(t, ok)
+		return v.Materialized
 	}
 	mustRun(t, e, RunnerOptions{}, n)
-	assert.Equal(t, "BASE TABLE", typ())
+	assert.Equal(t, "table", typ())
 
 	m.Materialized, m.RawSQL = "view", "select 2 as x"
 	mustRun(t, e, RunnerOptions{}, n)
-	assert.Equal(t, "VIEW", typ())
+	assert.Equal(t, "view", typ())
 	assert.Equal(t, [][]any{{int32(2)}}, rowsOf(t, e, "select * from m"))
 
 	m.Materialized, m.RawSQL = "table", "select 3 as x"
 	mustRun(t, e, RunnerOptions{}, n)
-	assert.Equal(t, "BASE TABLE", typ())
+	assert.Equal(t, "table", typ())
 	assert.Equal(t, [][]any{{int32(3)}}, rowsOf(t, e, "select * from m"))
 
 	m.Materialized = "incremental"
 	m.RawSQL = "select 4 as x"
-	mustRun(t, e, RunnerOptions{}, n) // table exists: appends
+	mustRun(t, e, RunnerOptions{}, n) // a table is not incremental: built anew
+	assert.Equal(t, "incremental", typ())
+	assert.Equal(t, [][]any{{int32(4)}}, rowsOf(t, e, "select * from m"))
+	m.RawSQL = "select 44 as x"
+	mustRun(t, e, RunnerOptions{}, n) // now it appends
 	assert.Equal(t, int64(2), scalar[int64](t, e, "select count(*) from m"))
 
 	m.Materialized, m.RawSQL = "view", "select 5 as x"
 	mustRun(t, e, RunnerOptions{}, n)
 	m.Materialized, m.RawSQL = "incremental", "select 6 as x"
-	mustRun(t, e, RunnerOptions{}, n) // a view is not incremental: rebuilt as a table
-	assert.Equal(t, "BASE TABLE", typ())
+	mustRun(t, e, RunnerOptions{}, n) // a view is not incremental: rebuilt
+	assert.Equal(t, "incremental", typ())
 	assert.Equal(t, [][]any{{int32(6)}}, rowsOf(t, e, "select * from m"))
 }
 
@@ -211,6 +222,9 @@ func TestConcurrentModelsInNewSchema(t *testing.T) {
 		for _, err := range errs {
 			require.NoError(t, err, "round %d", round)
 		}
+		pub, err := r.Publish(t.Context(), nil, nil)
+		require.NoError(t, err)
+		assert.Len(t, pub.Published, 12)
 	}
 	assert.Equal(t, int64(12), scalar[int64](t, e, "select count(*) from information_schema.tables where table_schema='mart'"))
 	assert.Equal(t, int64(2), scalar[int64](t, e, "select count(*) from mart.m2"), "incremental appended")
@@ -267,11 +281,11 @@ func TestIncrementalDefaultStrategyWithKeyIsDeleteInsert(t *testing.T) {
 
 func TestIncrementalMerge(t *testing.T) {
 	e, n := incrementalEnv(t, "merge", []string{"id"})
-	// Merge updates only the columns the new rows have.
-	mustExec(t, e, "alter table ev add column note varchar default 'kept'")
+	// Merge replaces the rows whose key matches a new row and adds the
+	// others (applied as delete+insert of the new rows' versions).
 	mustRun(t, e, RunnerOptions{}, n)
-	assert.Equal(t, [][]any{{int32(1), "a", "kept"}, {int32(2), "b2", "kept"}, {int32(3), "c", "kept"}},
-		rowsOf(t, e, "select id, v, note from ev order by id"))
+	assert.Equal(t, [][]any{{int32(1), "a"}, {int32(2), "b2"}, {int32(3), "c"}},
+		rowsOf(t, e, "select id, v from ev order by id"))
 	assert.Empty(t, tempTables(t, e))
 }
 
@@ -286,10 +300,12 @@ func TestIncrementalFullRefresh(t *testing.T) {
 
 func TestIncrementalTargetDropped(t *testing.T) {
 	e, n := incrementalEnv(t, "append", nil)
-	mustExec(t, e, "drop table ev")
+	// Dropping the view readers query loses no data: the next publish
+	// puts it back, with the new rows added.
+	mustExec(t, e, "drop view ev")
 	out := mustRun(t, e, RunnerOptions{}, n)
-	assert.Equal(t, "SELECT 2", out.Message)
-	assert.Equal(t, int64(2), scalar[int64](t, e, "select count(*) from ev"))
+	assert.Equal(t, "INSERT 2", out.Message)
+	assert.Equal(t, int64(4), scalar[int64](t, e, "select count(*) from ev"))
 }
 
 func TestIncrementalErrors(t *testing.T) {
@@ -375,12 +391,11 @@ func TestTargetDirFiles(t *testing.T) {
 	assert.Equal(t, "select 1 as id\n", string(compiled))
 	ran, err := os.ReadFile(filepath.Join(target, "run", "models", "staging", "orders.sql"))
 	require.NoError(t, err)
-	assert.Contains(t, string(ran), "CREATE TABLE")
-	assert.Contains(t, string(ran), "RENAME TO")
+	assert.Contains(t, string(ran), `CREATE TABLE "_dataops_versions"."main__orders__v`)
 	assert.FileExists(t, filepath.Join(target, "compiled", "go_model.sql"))
 	ran, err = os.ReadFile(filepath.Join(target, "run", "go_model.sql"))
 	require.NoError(t, err)
-	assert.Contains(t, string(ran), "CREATE OR REPLACE VIEW")
+	assert.Contains(t, string(ran), `CREATE VIEW "_dataops_versions"."main__go_model__r`)
 
 	// Failing nodes still leave their SQL behind.
 	_, err = run(t, e, opts, modelNode("bad", "models/bad.sql", "select nope", "table"))

@@ -19,7 +19,7 @@ import (
 
 // ---- seeds --------------------------------------------------------------
 
-func (r *runner) runSeed(ctx context.Context, n *orchestrate.Node, sd *project.Seed) (orchestrate.Outcome, error) {
+func (r *Runner) runSeed(ctx context.Context, n *orchestrate.Node, sd *project.Seed) (orchestrate.Outcome, error) {
 	name := firstNonEmpty(sd.Name, n.Name)
 	path := firstNonEmpty(sd.Path, n.Path)
 	loc := nodeLoc{kind: "seed", node: name, path: path}
@@ -77,7 +77,12 @@ func (r *runner) runSeed(ctx context.Context, n *orchestrate.Node, sd *project.S
 	defer r.writeTarget("run", targetFile(strings.TrimSuffix(path, filepath.Ext(path))+".sql", name), s)
 
 	sel := "SELECT * FROM read_csv(" + sqlident.Literal(scratch) + ", " + opts + ")"
-	rows, err := r.buildSwap(ctx, s, rel, sel, loc, nil)
+	var rows int64
+	if r.opts.Unversioned {
+		rows, err = r.buildSwap(ctx, s, rel, sel, loc, nil)
+	} else {
+		rows, err = r.stageTable(ctx, s, name, "seed", rel, sel, loc, nil)
+	}
 	if err != nil {
 		return orchestrate.Outcome{}, err
 	}
@@ -148,7 +153,7 @@ func readCSVOptions(header []string, types map[string]string, delim string) (str
 
 // ---- data tests ---------------------------------------------------------
 
-func (r *runner) runTest(ctx context.Context, n *orchestrate.Node, t *project.DataTest) (orchestrate.Outcome, error) {
+func (r *Runner) runTest(ctx context.Context, n *orchestrate.Node, t *project.DataTest) (orchestrate.Outcome, error) {
 	name := firstNonEmpty(t.Name, n.Name)
 	loc := nodeLoc{kind: "test", node: name, path: firstNonEmpty(t.Path, n.Path), line: t.Line}
 
@@ -179,6 +184,9 @@ func (r *runner) runTest(ctx context.Context, n *orchestrate.Node, t *project.Da
 	if err := r.writeFile("compiled", targetPath, trimSelect(c.SQL)+"\n"); err != nil {
 		return orchestrate.Outcome{}, loc.errorf(err, "%v", err)
 	}
+	// Audit what this run built: refs to models staged in this run read
+	// their new, not yet published, versions.
+	c.SQL = r.resolve(c.SQL)
 
 	s, err := r.env.session(ctx, name)
 	if err != nil {

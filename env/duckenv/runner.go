@@ -46,6 +46,16 @@ type RunnerOptions struct {
 	// Now is the clock source freshness is measured against; nil means
 	// time.Now.
 	Now func() time.Time
+
+	// Unversioned builds tables in place, each swapped in by one
+	// transaction when it is built: no versions, no tests before publish,
+	// no snapshots. By default (false) the runner is write–audit–publish:
+	// see Runner.Publish.
+	Unversioned bool
+	// RunID, Actor, Fingerprint and GitCommit are recorded with the
+	// versions the runner builds and the snapshot it publishes (RunID
+	// defaults to the run's ID; Actor to "dataops").
+	RunID, Actor, Fingerprint, GitCommit string
 }
 
 // Runner returns an orchestrate.Runner that executes nodes whose Spec is a
@@ -81,24 +91,36 @@ type RunnerOptions struct {
 // file, line, column and error, in the table "<schema>"."<table>__rejects",
 // and the load fails only when they are more than meta max_rejected_share
 // of the rows (default DefaultMaxRejectedShare).
-func (e *Env) Runner(opts RunnerOptions) orchestrate.Runner {
+func (e *Env) Runner(opts RunnerOptions) *Runner {
 	if opts.StoreFailuresSchema == "" {
 		opts.StoreFailuresSchema = DefaultStoreFailuresSchema
 	}
-	return &runner{env: e, opts: opts}
+	if opts.Actor == "" {
+		opts.Actor = "dataops"
+	}
+	return &Runner{env: e, opts: opts}
 }
 
+var _ orchestrate.Publisher = (*Runner)(nil)
+
 // now returns the runner's current time.
-func (r *runner) now() time.Time {
+func (r *Runner) now() time.Time {
 	if r.opts.Now != nil {
 		return r.opts.Now()
 	}
 	return time.Now()
 }
 
-type runner struct {
+// Runner executes orchestrate nodes in an Env; it is an orchestrate.Runner
+// and, unless RunnerOptions.Unversioned, an orchestrate.Publisher. Use one
+// Runner per run.
+type Runner struct {
 	env  *Env
 	opts RunnerOptions
+	// mu guards the versions staged in the current run.
+	mu       sync.Mutex
+	staged   map[string]*stagedVersion
+	refPairs []string // public quoted relation, run relation, ...
 	// schemas this runner has seen exist, and relations whose leftover
 	// scratch tables it has cleaned (lower-case keys).
 	schemas sync.Map
@@ -106,7 +128,7 @@ type runner struct {
 }
 
 // Run executes one attempt of n.
-func (r *runner) Run(ctx context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
+func (r *Runner) Run(ctx context.Context, n *orchestrate.Node) (orchestrate.Outcome, error) {
 	if n == nil {
 		return orchestrate.Outcome{}, &classifiedError{err: errors.New("duckenv: nil node"), class: recovery.ClassPermanent}
 	}
@@ -198,7 +220,7 @@ func firstNonEmpty(s ...string) string {
 
 // ---- models -------------------------------------------------------------
 
-func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.Model) (orchestrate.Outcome, error) {
+func (r *Runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.Model) (orchestrate.Outcome, error) {
 	name := firstNonEmpty(m.Name, n.Name)
 	loc := nodeLoc{kind: "model", node: name, path: firstNonEmpty(m.Path, n.Path)}
 	mat := strings.ToLower(strings.TrimSpace(m.Materialized))
@@ -245,6 +267,12 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 		if err != nil {
 			return orchestrate.Outcome{}, err
 		}
+		if !r.opts.Unversioned {
+			if err := r.stageView(ctx, s, name, rel, c.SQL, r.resolve(c.SQL), loc, &c); err != nil {
+				return orchestrate.Outcome{}, err
+			}
+			return orchestrate.Outcome{RowsAffected: -1, Message: "CREATE VIEW", Relation: rel.String(), CompiledSQL: c.SQL}, nil
+		}
 		if err := r.ensureSchema(ctx, s, rel.Schema); err != nil {
 			return orchestrate.Outcome{}, loc.sqlErr(err, nil)
 		}
@@ -264,7 +292,12 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 		if err != nil {
 			return orchestrate.Outcome{}, err
 		}
-		rows, err := r.buildSwap(ctx, s, rel, c.SQL, loc, &c)
+		var rows int64
+		if r.opts.Unversioned {
+			rows, err = r.buildSwap(ctx, s, rel, c.SQL, loc, &c)
+		} else {
+			rows, err = r.stageTable(ctx, s, name, project.MaterializedTable, rel, r.resolve(c.SQL), loc, &c)
+		}
 		if err != nil {
 			return orchestrate.Outcome{}, err
 		}
@@ -275,6 +308,31 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 	}
 
 	// Incremental.
+	if !r.opts.Unversioned {
+		strategy := strings.ToLower(strings.TrimSpace(m.IncrementalStrategy))
+		mode := publishAppend
+		var modeErr error
+		switch strategy {
+		case "":
+			if len(m.UniqueKey) > 0 {
+				mode = publishDeleteInsert
+			}
+		case project.StrategyAppend:
+		case project.StrategyDeleteInsert:
+			if len(m.UniqueKey) == 0 {
+				// Only an incremental build needs the key.
+				modeErr = loc.errorf(nil, "incremental_strategy delete+insert needs a unique_key")
+			}
+			mode = publishDeleteInsert
+		case project.StrategyMerge:
+			if len(m.UniqueKey) > 0 {
+				mode = publishMerge
+			}
+		default:
+			return orchestrate.Outcome{}, loc.errorf(nil, "unknown incremental_strategy %q (want append, delete+insert or merge)", strategy)
+		}
+		return r.stageIncremental(ctx, s, name, m, rel, loc, compile, mode, modeErr)
+	}
 	typ, err := relationType(ctx, s, rel)
 	if err != nil {
 		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
@@ -349,7 +407,7 @@ func (r *runner) runModel(ctx context.Context, n *orchestrate.Node, m *project.M
 // buildSwap builds sel into a scratch table next to rel and, in one
 // transaction, replaces rel with it. When anything fails the scratch table
 // is dropped and rel is untouched. c, when set, maps build errors to lines.
-func (r *runner) buildSwap(ctx context.Context, s *session, rel project.Relation, sel string, loc nodeLoc, c *project.Compiled) (int64, error) {
+func (r *Runner) buildSwap(ctx context.Context, s *session, rel project.Relation, sel string, loc nodeLoc, c *project.Compiled) (int64, error) {
 	if err := r.ensureSchema(ctx, s, rel.Schema); err != nil {
 		return 0, loc.sqlErr(err, nil)
 	}
@@ -416,7 +474,7 @@ type publication struct {
 // publish is the one place where the relation a model or seed builds is
 // written. It runs inside the caller's open transaction on s; columns are
 // matched by name.
-func (r *runner) publish(ctx context.Context, s *session, rel project.Relation, p publication) error {
+func (r *Runner) publish(ctx context.Context, s *session, rel project.Relation, p publication) error {
 	if !s.inTx {
 		return errors.New("duckenv: publish outside a transaction")
 	}
@@ -505,7 +563,7 @@ WHERE database_name = current_database() AND NOT internal AND lower(schema_name)
 }
 
 // ensureSchema creates schema if it does not exist yet.
-func (r *runner) ensureSchema(ctx context.Context, s *session, schema string) error {
+func (r *Runner) ensureSchema(ctx context.Context, s *session, schema string) error {
 	if schema == "" || strings.EqualFold(schema, project.DefaultSchema) {
 		return nil
 	}
@@ -543,7 +601,7 @@ func tempRelation(rel project.Relation) project.Relation {
 // Builds create their scratch tables inside the transaction that publishes
 // them, so only a process of an older version can have left one behind;
 // the check runs once per relation and runner.
-func (r *runner) cleanupTemps(ctx context.Context, s *session, rel project.Relation) error {
+func (r *Runner) cleanupTemps(ctx context.Context, s *session, rel project.Relation) error {
 	key := strings.ToLower(schemaOf(rel) + "." + rel.Name)
 	if _, done := r.cleaned.LoadOrStore(key, true); done {
 		return nil
@@ -609,7 +667,7 @@ func targetFile(path, name string) string {
 }
 
 // writeFile writes content to TargetDir/sub/rel when TargetDir is set.
-func (r *runner) writeFile(sub, rel, content string) error {
+func (r *Runner) writeFile(sub, rel, content string) error {
 	if r.opts.TargetDir == "" {
 		return nil
 	}
@@ -625,7 +683,7 @@ func (r *runner) writeFile(sub, rel, content string) error {
 
 // writeTarget writes the statements s ran to TargetDir/run (best effort:
 // the node's own outcome matters more than the record of it).
-func (r *runner) writeTarget(sub, rel string, s *session) {
+func (r *Runner) writeTarget(sub, rel string, s *session) {
 	sqlText := s.runSQL()
 	if sqlText == "" {
 		return

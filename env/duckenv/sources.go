@@ -71,7 +71,7 @@ func (sp *sourceSpec) missingRelation() error {
 // runSource checks a source: it exists, matches its declared columns, has
 // rows and fresh data; an external source is first (re)loaded from its
 // files.
-func (r *runner) runSource(ctx context.Context, n *orchestrate.Node, src *project.Source) (orchestrate.Outcome, error) {
+func (r *Runner) runSource(ctx context.Context, n *orchestrate.Node, src *project.Source) (orchestrate.Outcome, error) {
 	name := n.Name
 	if src.SourceName != "" || src.Table != "" {
 		name = src.NodeName()
@@ -171,7 +171,7 @@ var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 // an external source was loaded into: it exists, has the declared columns
 // and types, has rows and fresh data. Its errors are located and name the
 // source's relation.
-func (r *runner) inspectSource(ctx context.Context, s *session, sp *sourceSpec, target project.Relation) (sourceStats, error) {
+func (r *Runner) inspectSource(ctx context.Context, s *session, sp *sourceSpec, target project.Relation) (sourceStats, error) {
 	st := sourceStats{extra: -1}
 	loc := sp.loc()
 	field := strings.TrimSpace(sp.src.LoadedAtField)
@@ -349,7 +349,7 @@ func compareColumns(declared []project.Column, actual []relColumn, field string,
 // one transaction, checks it and replaces the source's relation with it.
 // When a check fails the relation is untouched; the rejects table of a CSV
 // source is kept either way.
-func (r *runner) runExternalSource(ctx context.Context, s *session, sp *sourceSpec) (orchestrate.Outcome, error) {
+func (r *Runner) runExternalSource(ctx context.Context, s *session, sp *sourceSpec) (orchestrate.Outcome, error) {
 	loc := sp.loc()
 	rel := sp.rel
 	full := r.resolveLocation(sp.location)
@@ -476,7 +476,7 @@ ORDER BY file, line, e.column_idx`); err != nil {
 // externalLoadError classifies a failed scan of the source's files: files
 // that vanished are a missing source; files DuckDB cannot parse (no
 // Parquet magic bytes, no CSV dialect) are corrupt data.
-func (r *runner) externalLoadError(sp *sourceSpec, loc nodeLoc, err error) error {
+func (r *Runner) externalLoadError(sp *sourceSpec, loc nodeLoc, err error) error {
 	if isMissingFileMsg(err.Error()) {
 		return &SourceMissingError{Source: sp.name, Path: sp.path, Line: sp.line, File: sp.display}
 	}
@@ -524,7 +524,7 @@ func redactLocation(loc string) string {
 
 // resolveLocation makes a relative external_location relative to the
 // project directory.
-func (r *runner) resolveLocation(p string) string {
+func (r *Runner) resolveLocation(p string) string {
 	if strings.Contains(p, "://") || filepath.IsAbs(p) || r.opts.ProjectDir == "" {
 		return p
 	}

@@ -27,3 +27,48 @@ func QuoteQualified(parts ...string) string {
 func Literal(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
+
+// SplitQualified parses a name made by QuoteQualified of two parts,
+// `"schema"."name"`, and returns the parts unquoted.
+func SplitQualified(q string) (schema, name string, ok bool) {
+	parts, ok := splitQuoted(q)
+	if !ok || len(parts) != 2 {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
+func splitQuoted(q string) ([]string, bool) {
+	var parts []string
+	for len(q) > 0 {
+		if q[0] != '"' {
+			return nil, false
+		}
+		var b strings.Builder
+		i := 1
+		for {
+			if i >= len(q) {
+				return nil, false
+			}
+			if q[i] == '"' {
+				if i+1 < len(q) && q[i+1] == '"' {
+					b.WriteByte('"')
+					i += 2
+					continue
+				}
+				break
+			}
+			b.WriteByte(q[i])
+			i++
+		}
+		parts = append(parts, b.String())
+		q = q[i+1:]
+		if len(q) > 0 {
+			if q[0] != '.' || len(q) == 1 {
+				return nil, false
+			}
+			q = q[1:]
+		}
+	}
+	return parts, len(parts) > 0
+}
