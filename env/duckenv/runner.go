@@ -562,6 +562,27 @@ WHERE database_name = current_database() AND NOT internal AND lower(schema_name)
 	return typ, rows.Err()
 }
 
+// relationTypes maps "schema.name" (lower case) of every relation and
+// schema of the current database to relTable, relView or "" (a schema).
+func relationTypes(ctx context.Context, s *session) (map[string]string, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT lower(schema_name || '.' || table_name), 'table' FROM duckdb_tables() WHERE database_name = current_database()
+UNION ALL
+SELECT lower(schema_name || '.' || view_name), 'view' FROM duckdb_views() WHERE database_name = current_database() AND NOT internal`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
 // ensureSchema creates schema if it does not exist yet.
 func (r *Runner) ensureSchema(ctx context.Context, s *session, schema string) error {
 	if schema == "" || strings.EqualFold(schema, project.DefaultSchema) {

@@ -288,11 +288,23 @@ func nextID(ctx context.Context, s *session, seq string) (int64, error) {
 	return s.queryInt(ctx, "SELECT nextval('"+strings.ReplaceAll(seq, "'", "''")+"')")
 }
 
-func insertVersion(ctx context.Context, s *session, v *versionRow) error {
-	return s.exec(ctx, `INSERT INTO `+versionsTable+`
-(id, model, rel_schema, rel_name, materialized, physical, lineage, select_sql, run_view, run_id, built_at, rows, state)
-VALUES (?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?, ?)`,
-		v.ID, v.Model, schemaOf(v.public()), v.name, v.Materialized, v.Physical, v.lineage, v.selectSQL, v.runView, v.RunID, v.BuiltAt.UTC(), v.Rows, stateStaged)
+// insertVersions adds published versions to the catalog in one statement.
+func insertVersions(ctx context.Context, s *session, vs []*versionRow) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ` + versionsTable + `
+(id, model, rel_schema, rel_name, materialized, physical, lineage, select_sql, run_id, built_at, rows, state) VALUES `)
+	args := make([]any, 0, 12*len(vs))
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, NULLIF(?, ''), ?, ?, ?)")
+		args = append(args, v.ID, v.Model, schemaOf(v.public()), v.name, v.Materialized, v.Physical, v.lineage, v.selectSQL, v.RunID, v.BuiltAt.UTC(), v.Rows, statePublished)
+	}
+	return s.exec(ctx, b.String(), args...)
 }
 
 // stageTable builds sel into a new physical version of rel (a table or
@@ -307,13 +319,16 @@ func (r *Runner) stageTable(ctx context.Context, s *session, node, mat string, r
 	if err := r.cleanupTemps(ctx, s, rel); err != nil {
 		return 0, loc.sqlErr(err, nil)
 	}
+	// Ids come from a sequence outside the build's transaction: a
+	// transaction that used nextval would hold the sequence until it
+	// commits and serialize concurrent builds.
+	id, err := nextID(ctx, s, versionIDs)
+	if err != nil {
+		return 0, loc.sqlErr(err, nil)
+	}
 	var v *versionRow
 	var buildErr error
-	err := s.tx(ctx, func() error {
-		id, err := nextID(ctx, s, versionIDs)
-		if err != nil {
-			return err
-		}
+	err = s.tx(ctx, func() error {
 		phys := hiddenName(rel, "v", id)
 		if err := s.exec(ctx, wrapSelect("CREATE TABLE "+phys.Quoted()+" AS", sel)); err != nil {
 			buildErr = err
@@ -328,7 +343,7 @@ func (r *Runner) stageTable(ctx context.Context, s *session, node, mat string, r
 				Physical: phys.Quoted(), RunID: r.opts.RunID, BuiltAt: r.env.clock(), Rows: rows},
 			schema: schemaOf(rel), name: rel.Name, selectSQL: "SELECT * FROM " + phys.Quoted(),
 		}
-		return insertVersion(ctx, s, v)
+		return nil
 	})
 	if err != nil {
 		if buildErr != nil {
@@ -349,13 +364,13 @@ func (r *Runner) stageView(ctx context.Context, s *session, node string, rel pro
 	if err := r.ensureSchema(ctx, s, rel.Schema); err != nil {
 		return loc.sqlErr(err, nil)
 	}
+	id, err := nextID(ctx, s, versionIDs)
+	if err != nil {
+		return loc.sqlErr(err, nil)
+	}
 	var v *versionRow
 	var buildErr error
-	err := s.tx(ctx, func() error {
-		id, err := nextID(ctx, s, versionIDs)
-		if err != nil {
-			return err
-		}
+	err = s.tx(ctx, func() error {
 		rv := hiddenName(rel, "r", id)
 		if err := s.exec(ctx, wrapSelect("CREATE VIEW "+rv.Quoted()+" AS", runSQL)); err != nil {
 			buildErr = err
@@ -366,7 +381,7 @@ func (r *Runner) stageView(ctx context.Context, s *session, node string, rel pro
 				RunID: r.opts.RunID, BuiltAt: r.env.clock(), Rows: -1},
 			schema: schemaOf(rel), name: rel.Name, selectSQL: trimSelect(publicSQL), runView: rv.Quoted(),
 		}
-		return insertVersion(ctx, s, v)
+		return nil
 	})
 	if err != nil {
 		if buildErr != nil {
@@ -423,11 +438,12 @@ func (r *Runner) stageIncremental(ctx context.Context, s *session, node string, 
 		return orchestrate.Outcome{}, &locatedError{msg: loc.prefix() + "another run is building a new version of this incremental model; try again when it has published",
 			class: recovery.ClassTransient}
 	}
+	id, err := nextID(ctx, s, versionIDs)
+	if err != nil {
+		return orchestrate.Outcome{}, loc.sqlErr(err, nil)
+	}
 	err = s.tx(ctx, func() error {
-		id, err := nextID(ctx, s, versionIDs)
-		if err != nil {
-			return err
-		}
+		var err error
 		v = &versionRow{
 			Version: snapshot.Version{ID: id, Model: node, Relation: rel.Quoted(), Materialized: project.MaterializedIncremental,
 				RunID: r.opts.RunID, BuiltAt: r.env.clock()},
@@ -495,7 +511,7 @@ func (r *Runner) stageIncremental(ctx context.Context, s *session, node string, 
 			return err
 		}
 		v.runView = rv.Quoted()
-		return insertVersion(ctx, s, v)
+		return nil
 	})
 	if err != nil {
 		if buildErr != nil {
@@ -571,7 +587,16 @@ func (r *Runner) Publish(ctx context.Context, run *orchestrate.Run, plan *orches
 	for _, name := range order {
 		rows = append(rows, staged[name].row)
 	}
-	snap, err := r.env.repoint(ctx, rows, nil, meta)
+	var runViews []string
+	for _, sv := range staged {
+		if sv.row.runView != "" {
+			runViews = append(runViews, sv.row.runView)
+		}
+		if sv.row.RunID == "" {
+			sv.row.RunID = meta.RunID
+		}
+	}
+	snap, err := r.env.repoint(ctx, rows, nil, meta, runViews...)
 	if err != nil {
 		pub.Withheld = nil
 		r.dropRunViews(staged)
@@ -579,7 +604,6 @@ func (r *Runner) Publish(ctx context.Context, run *orchestrate.Run, plan *orches
 	}
 	pub.Snapshot = strconv.FormatInt(snap.ID, 10)
 	pub.Published = order
-	r.dropRunViews(staged)
 	return pub, nil
 }
 
@@ -689,9 +713,7 @@ func (r *Runner) dropRunViews(staged map[string]*stagedVersion) {
 		}
 		if _, err := r.env.db.ExecContext(ctx, "DROP VIEW IF EXISTS "+sv.row.runView); err != nil {
 			r.env.log.Warn("could not drop run view", "env", r.env.name, "view", sv.row.runView, "error", err)
-			continue
 		}
-		_, _ = r.env.db.ExecContext(ctx, "UPDATE "+versionsTable+" SET run_view = NULL WHERE id = ?", sv.row.ID)
 	}
 }
 
@@ -703,7 +725,9 @@ var testHookRepoint func()
 // records the new snapshot: the latest snapshot's models, with set's
 // models replaced and remove's models dropped. It serializes with other
 // publishes and rollbacks of the environment.
-func (e *Env) repoint(ctx context.Context, set []*versionRow, remove []*versionRow, meta snapshot.Snapshot) (snapshot.Snapshot, error) {
+// New versions (built by a run, not yet in the catalog) are added to it;
+// dropViews are the run's hidden views, dropped in the same transaction.
+func (e *Env) repoint(ctx context.Context, set []*versionRow, remove []*versionRow, meta snapshot.Snapshot, dropViews ...string) (snapshot.Snapshot, error) {
 	if err := e.ensureVersions(ctx); err != nil {
 		return snapshot.Snapshot{}, err
 	}
@@ -721,6 +745,19 @@ func (e *Env) repoint(ctx context.Context, set []*versionRow, remove []*versionR
 		if err != nil {
 			return err
 		}
+		types, err := relationTypes(ctx, s)
+		if err != nil {
+			return err
+		}
+		var fresh []*versionRow
+		for _, v := range set {
+			if v.state == "" {
+				fresh = append(fresh, v)
+			}
+		}
+		if err := insertVersions(ctx, s, fresh); err != nil {
+			return err
+		}
 		for _, v := range remove {
 			if err := dropPublic(ctx, s, v.public()); err != nil {
 				return err
@@ -730,12 +767,11 @@ func (e *Env) repoint(ctx context.Context, set []*versionRow, remove []*versionR
 			if i == len(set)/2 && testHookRepoint != nil {
 				testHookRepoint()
 			}
-			if err := e.ensureSchemaTx(ctx, s, v.schema); err != nil {
-				return err
-			}
-			typ, err := relationType(ctx, s, v.public())
-			if err != nil {
-				return err
+			typ, known := types[strings.ToLower(v.schema+"."+v.name)]
+			if !known {
+				if err := e.ensureSchemaTx(ctx, s, v.schema); err != nil {
+					return err
+				}
 			}
 			if typ == relTable {
 				// A table from before versioning (or made by hand):
@@ -769,12 +805,17 @@ WHERE snapshot_id = ? AND NOT list_contains(?::VARCHAR[], model)`, snapID, curID
 				return err
 			}
 		}
-		for _, v := range set {
-			if err := s.exec(ctx, "INSERT INTO "+snapshotModelsTable+" VALUES (?, ?, ?)", snapID, v.Model, v.ID); err != nil {
+		if len(set) > 0 {
+			names, ids := make([]string, len(set)), make([]int64, len(set))
+			for i, v := range set {
+				names[i], ids[i] = v.Model, v.ID
+			}
+			if err := s.exec(ctx, "INSERT INTO "+snapshotModelsTable+" SELECT ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[])", snapID, names, ids); err != nil {
 				return err
 			}
-			if err := s.exec(ctx, "UPDATE "+versionsTable+" SET state = CASE WHEN state = ? THEN ? ELSE state END, run_id = coalesce(run_id, NULLIF(?, '')) WHERE id = ?",
-				stateStaged, statePublished, meta.RunID, v.ID); err != nil {
+		}
+		for _, rv := range dropViews {
+			if err := s.exec(ctx, "DROP VIEW IF EXISTS "+rv); err != nil {
 				return err
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
 	"github.com/vyaparbazaar/dataops/recovery"
 	"github.com/vyaparbazaar/dataops/recovery/incident"
+	"github.com/vyaparbazaar/dataops/snapshot"
 )
 
 // BenchmarkDemoEndToEnd builds the demo project through dataops and, as the
@@ -60,7 +61,7 @@ func BenchmarkDemoEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	seeds = seeds.Filter(func(n *orchestrate.Node) bool { return n.Kind == orchestrate.KindSeed })
-	if run, _ := orchestrate.ExecutePlan(ctx, seeds, orchestrate.Options{Runner: e.Runner(duckenv.RunnerOptions{Now: demo.Now})}); !run.OK() {
+	if run, _ := orchestrate.ExecutePlan(ctx, seeds, orchestrate.Options{Runner: e.Runner(duckenv.RunnerOptions{Now: demo.Now, Unversioned: true})}); !run.OK() {
 		for _, f := range run.Failed() {
 			b.Log(f.Node, ": ", f.Error)
 		}
@@ -81,7 +82,9 @@ func BenchmarkDemoEndToEnd(b *testing.B) {
 	}
 	dataops := func(threads int) {
 		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{
-			Threads: threads, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: true, Now: demo.Now}),
+			// The engine's own overhead: the plain atomic swap per model
+			// (BenchmarkPublishOverhead measures write–audit–publish).
+			Threads: threads, Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: true, Now: demo.Now, Unversioned: true}),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -273,4 +276,80 @@ func BenchmarkRecoveryOverhead(b *testing.B) {
 	b.ReportMetric(off.Seconds()/float64(b.N), "no-recovery-s")
 	b.ReportMetric(on.Seconds()/float64(b.N), "recovery-s")
 	b.ReportMetric(on.Seconds()/off.Seconds(), "recovery-overhead-ratio")
+}
+
+// BenchmarkPublishOverhead measures write–audit–publish against the
+// engine's plain atomic swap on a full demo build (scale
+// DATAOPS_BENCH_SCALE, default 0.1): the same data generated into two
+// database files, one built with versioned tables, tests against the new
+// versions and one publishing transaction that records a snapshot, the
+// other with RunnerOptions.Unversioned, interleaved. The versioned side
+// runs the janitor after each build (not timed), keeping 2 snapshots.
+// Metric: publish-overhead-ratio.
+func BenchmarkPublishOverhead(b *testing.B) {
+	scale := 0.1
+	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = v
+	}
+	ctx := context.Background()
+	open := func(name string) *duckenv.Env {
+		e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), name)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+		return e
+	}
+	plainEnv, wapEnv := open("plain.duckdb"), open("wap.duckdb")
+	defer plainEnv.Close()
+	defer wapEnv.Close()
+	p, err := project.Load(ctx, demo.Project(), project.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := orchestrate.NewPlan(p, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	build := func(e *duckenv.Env, unversioned bool) time.Duration {
+		if _, err := e.DB().ExecContext(ctx, "CHECKPOINT"); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{Threads: 4,
+			Runner: e.Runner(duckenv.RunnerOptions{FullRefresh: true, Now: demo.Now, Unversioned: unversioned})})
+		if err != nil || !run.OK() {
+			b.Fatal("build failed", err)
+		}
+		return time.Since(start)
+	}
+	build(plainEnv, true)
+	build(wapEnv, false)
+	var plain, wap time.Duration
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			plain += build(plainEnv, true)
+			wap += build(wapEnv, false)
+		} else {
+			wap += build(wapEnv, false)
+			plain += build(plainEnv, true)
+		}
+		i++
+		b.StopTimer()
+		if _, err := wapEnv.GC(ctx, duckenv.GCOptions{Retention: &snapshot.Retention{KeepLast: 2}}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(plain.Seconds()/n, "plain-swap-s")
+	b.ReportMetric(wap.Seconds()/n, "write-audit-publish-s")
+	b.ReportMetric(wap.Seconds()/plain.Seconds(), "publish-overhead-ratio")
 }

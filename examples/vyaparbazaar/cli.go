@@ -51,6 +51,8 @@ Commands:
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
   schedule  schedule list: the timetable (schedules.yml) with the next run of every job
   serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr)
+  snapshots what readers see and when: list | show ID | diff A [B] | rollback ID|--undo | restore-at TIME
+            | gc [--keep-last N --keep-for D --dry-run] | compact | backup DIR | restore DIR [--force]
 
 Common flags:
   --project DIR        dbt-style project folder (default: the embedded VyaparBazaar demo)
@@ -102,6 +104,13 @@ type cliOptions struct {
 	verbose     bool
 	logLevel    string
 	positional  []string
+	// snapshots
+	keepLast int
+	keepFor  time.Duration
+	dryRun   bool
+	force    bool
+	undo     bool
+	limit    int
 }
 
 // exitError carries an exit code and a message for the user.
@@ -161,6 +170,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.query(ctx)
 	case "history":
 		err = c.history(ctx)
+	case "snapshots":
+		err = c.snapshots(ctx)
 	default:
 		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usageText())
 		return 2
@@ -224,6 +235,12 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.StringVar(&o.format, "output", "", "")
 	fs.BoolVar(&o.verbose, "verbose", false, "")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "")
+	fs.IntVar(&o.keepLast, "keep-last", -1, "")
+	fs.DurationVar(&o.keepFor, "keep-for", -1, "")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVar(&o.force, "force", false, "")
+	fs.BoolVar(&o.undo, "undo", false, "")
+	fs.IntVar(&o.limit, "limit", 20, "")
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -252,6 +269,9 @@ type cli struct {
 	log    *slog.Logger
 	// settings is the project's dataops.yml (retries, runbooks, escalation).
 	settings recovery.Config
+	// fingerprint and gitCommit identify the loaded project's code, for
+	// snapshots.
+	fingerprint, gitCommit string
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -322,6 +342,8 @@ func (c *cli) load(ctx context.Context) (*project.Project, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("load project: %w", err)
 	}
+	c.fingerprint = p.Fingerprint()
+	c.gitCommit = gitCommit(ctx, c.opts.projectDir)
 	return p, targetPath, nil
 }
 
@@ -479,7 +501,7 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 		Threads:    c.opts.threads,
 		FailFast:   c.opts.failFast,
 		RunTimeout: c.opts.runTimeout,
-		Runner:     e.Runner(c.runnerOptions(targetPath)),
+		Runner:     e.Runner(c.runnerOptions(targetPath, runID, cmd)),
 		Recovery:   decide,
 		LastGood: func(ctx context.Context, node string) (orchestrate.Serving, bool) {
 			id, at, ok, err := e.LastGood(ctx, node)
@@ -524,8 +546,9 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 // runnerOptions configures the DuckDB runner. Freshness is measured
 // against --as-of, else, for the embedded demo, the time its data was
 // generated as of, else the real clock.
-func (c *cli) runnerOptions(targetPath string) duckenv.RunnerOptions {
-	o := duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath, ProjectDir: c.opts.projectDir}
+func (c *cli) runnerOptions(targetPath, runID, cmd string) duckenv.RunnerOptions {
+	o := duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath, ProjectDir: c.opts.projectDir,
+		RunID: runID, Actor: actor(cmd), Fingerprint: c.fingerprint, GitCommit: c.gitCommit}
 	switch {
 	case !c.opts.asOf.IsZero():
 		asOf := c.opts.asOf
@@ -625,9 +648,10 @@ func (c *cli) incidents(ctx context.Context) error {
 
 // pendingNode is a planned node's entry in the run history before it runs.
 type pendingNode struct {
-	Node   string `json:"unique_id"`
-	Kind   string `json:"resource_type"`
-	Status string `json:"status"`
+	Node     string `json:"unique_id"`
+	Kind     string `json:"resource_type"`
+	Status   string `json:"status"`
+	Withheld string `json:"withheld,omitempty"`
 }
 
 func usesResults(selectors []string) bool {
@@ -657,14 +681,22 @@ func lastResults(ctx context.Context, e *duckenv.Env) (duckenv.RunRecord, map[st
 	results := make(map[string]string, len(nodes))
 	for _, n := range nodes {
 		results[n.Node] = n.Status
+		if n.Withheld != "" {
+			// Built but not published (a test failed): not done.
+			results[n.Node] = "withheld"
+		}
 	}
 	if last.Status == "running" {
-		// The run died: what its nodes recorded as they finished counts.
+		// The run died before it published: every node it selected is
+		// still to do (the ones that finished are "built", not done).
 		done, err := e.NodeResults(ctx, last.RunID)
 		if err != nil {
 			return last, nil, err
 		}
 		for node, status := range done {
+			if status == "success" || status == "pass" || status == "warn" {
+				status = "pending"
+			}
 			results[node] = status
 		}
 	}
