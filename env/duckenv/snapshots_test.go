@@ -188,7 +188,7 @@ func TestRollbackWholeEnvironmentAndRestoreAt(t *testing.T) {
 	clk.t = start.Add(time.Hour)
 	mustExec(t, e, "update raw.src set x = x + 100")
 	p.a.RawSQL = `select x, 'v2' as tag from "raw"."src"` // a new column too
-	require.True(t, p.run(t, e, RunnerOptions{}).OK()) // #2 at 06:00
+	require.True(t, p.run(t, e, RunnerOptions{}).OK())    // #2 at 06:00
 	total := func() int64 { return scalar[int64](t, e, "select total::bigint from marts.c") }
 	assert.Equal(t, int64(2030), total())
 

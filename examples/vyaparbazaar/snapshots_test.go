@@ -20,7 +20,9 @@ func TestSnapshotsCLI(t *testing.T) {
 	require.Equal(t, 0, code, out+errOut)
 	assert.Contains(t, out, "Published ")
 	assert.Contains(t, out, " as snapshot #1")
-	revenue := func() string { return queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1") }
+	revenue := func() string {
+		return queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1")
+	}
 	assert.Equal(t, "260", revenue())
 
 	orders := filepath.Join(dir, "seeds", "orders.csv")
