@@ -42,7 +42,13 @@ var operations = map[string]func(ctx context.Context, d *daemon) error{
 		if len(deleted) > 0 {
 			fmt.Fprintf(d.c.stdout, "janitor: deleted %d old backups\n", len(deleted))
 		}
-		return err
+		// Versions no retained snapshot references (the environment's
+		// default retention).
+		rep, gcErr := d.env.GC(ctx, duckenv.GCOptions{})
+		if gcErr == nil && (len(rep.Dropped) > 0 || len(rep.Forgotten) > 0) {
+			fmt.Fprintf(d.c.stdout, "janitor: forgot %d snapshots, dropped %d relations, freed %d bytes\n", len(rep.Forgotten), len(rep.Dropped), rep.FreedBytes)
+		}
+		return errors.Join(err, gcErr)
 	},
 }
 
