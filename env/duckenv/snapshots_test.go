@@ -324,6 +324,8 @@ func TestBackupAndRestore(t *testing.T) {
 	e, _ := wapEnv(t)
 	p := newWAP()
 	require.True(t, p.run(t, e, RunnerOptions{}).OK())
+	// A name with a quote, a slash and a space reaches SQL quoted and no path.
+	mustExec(t, e, `create table raw."we""ird/../name x" as select 42 as answer`)
 	dir := filepath.Join(t.TempDir(), "backup")
 	m, err := e.ExportBackup(t.Context(), dir)
 	require.NoError(t, err)
@@ -341,6 +343,7 @@ func TestBackupAndRestore(t *testing.T) {
 	res, err := r.Query(t.Context(), "select total::bigint from marts.c")
 	require.NoError(t, err)
 	assert.Equal(t, [][]any{{int64(30)}}, res.Rows)
+	assert.Equal(t, int32(42), scalar[int32](t, r, `select answer from raw."we""ird/../name x"`))
 	// Snapshots came along: the restored database can roll back too.
 	s, err := r.Snapshots().Get(t.Context(), 1)
 	require.NoError(t, err)
