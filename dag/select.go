@@ -72,6 +72,11 @@ type SelectOptions struct {
 	// known: any result: criterion is then a *SelectorError; an empty
 	// non-nil map is a previous run that built nothing.
 	Results map[string]string
+	// State maps vertex names to how they differ from an environment's
+	// manifest ("new", "modified"; unchanged vertices are absent), for the
+	// state: method (dbt's "state:modified"). A nil map means no manifest
+	// is known: any state: criterion is then a *SelectorError.
+	State map[string]string
 }
 
 // Selection is the result of a selection.
@@ -110,6 +115,8 @@ type Selection struct {
 //   - config.<key>: Config[key];
 //   - resource_type: Kind (model, seed, source, test, task);
 //   - source: a source "src" (every "src.*" source) or "src.table";
+//   - state: modified (new or changed against an environment's manifest)
+//     or new, from SelectOptions.State (dbt's state:modified).
 //   - result: the vertex's status in the previous run (success, pass,
 //     warn, fail, error, skipped, cancelled, fallback), taken from
 //     SelectOptions.Results, so only SelectWith can evaluate it.
@@ -153,6 +160,12 @@ func (g *Graph) SelectWith(opts SelectOptions) (Selection, error) {
 		return Selection{}, err
 	}
 	if err := bindResults(excls, opts.Results); err != nil {
+		return Selection{}, err
+	}
+	if err := bindState(sels, opts.State); err != nil {
+		return Selection{}, err
+	}
+	if err := bindState(excls, opts.State); err != nil {
 		return Selection{}, err
 	}
 	var res Selection
@@ -213,6 +226,25 @@ func bindResults(crits []criterion, results map[string]string) error {
 					Reason: "result: needs the previous run's results (SelectOptions.Results)"}
 			}
 			p.results = results
+		}
+	}
+	return nil
+}
+
+// bindState gives the state: parts of crits the manifest comparison, or
+// fails if there is none.
+func bindState(crits []criterion, state map[string]string) error {
+	for k := range crits {
+		for j := range crits[k].parts {
+			p := &crits[k].parts[j]
+			if p.method != methodState {
+				continue
+			}
+			if state == nil {
+				return &SelectorError{Selector: p.raw, Method: methodState,
+					Reason: "state: needs an environment's manifest to compare with (SelectOptions.State)"}
+			}
+			p.results = state
 		}
 	}
 	return nil
@@ -431,7 +463,12 @@ const (
 	methodResourceType = "resource_type"
 	methodSource       = "source"
 	methodResult       = "result"
+	methodState        = "state"
 )
+
+// stateValues are the values of the state: method: "modified" matches new
+// and modified vertices (as in dbt), "new" only new ones.
+var stateValues = []string{"modified", "new"}
 
 // resultStatuses are the statuses a literal result: value may name: those of
 // orchestrate.Status, plus "pending" for nodes of a run that died first.
@@ -489,6 +526,9 @@ func (p *part) matches(v *Vertex) bool {
 	case methodResult:
 		st, ok := p.results[v.Name]
 		return ok && p.pat.match(st)
+	case methodState:
+		st, ok := p.results[v.Name]
+		return ok && (p.pat.match(st) || (p.value == "modified" && st == "new"))
 	}
 	return false
 }
@@ -611,7 +651,7 @@ func parsePart(raw, crit string) (part, error) {
 	}
 	switch {
 	case p.method == "", p.method == methodTag, p.method == methodPath, p.method == methodFile,
-		p.method == methodResourceType, p.method == methodSource, p.method == methodResult:
+		p.method == methodResourceType, p.method == methodSource, p.method == methodResult, p.method == methodState:
 	case p.method == methodConfig:
 		return fail(p.method, `selector method "config" needs a key, as in "config.materialized:view"`)
 	case strings.HasPrefix(p.method, methodConfig+"."):
@@ -635,6 +675,9 @@ func parsePart(raw, crit string) (part, error) {
 	}
 	if p.method == methodResult && !pat.glob && !slices.Contains(resultStatuses, s) {
 		return fail(p.method, "unknown result status %q (want %s)", s, strings.Join(resultStatuses, ", "))
+	}
+	if p.method == methodState && !slices.Contains(stateValues, s) {
+		return fail(p.method, "unknown state %q (want %s)", s, strings.Join(stateValues, " or "))
 	}
 	p.value, p.pat = s, pat
 	if pat.glob && (p.method == methodPath || p.method == "") {

@@ -24,8 +24,10 @@ const (
 	RoleEngineer Role = "engineer"
 	// RoleDeployer builds and publishes (the deployment pipeline).
 	RoleDeployer Role = "deployer"
-	// RoleAdmin may also restore, roll back, collect garbage, back up and
-	// change the policy (database administrators).
+	// RoleApprover approves deployment plans (release managers).
+	RoleApprover Role = "approver"
+	// RoleAdmin may also restore, roll back, collect garbage, back up,
+	// approve and change the policy (database administrators).
 	RoleAdmin Role = "admin"
 )
 
@@ -42,6 +44,8 @@ const (
 	// ActionAdmin is rollback, restore, gc, compact, backup and policy
 	// changes.
 	ActionAdmin Action = "admin"
+	// ActionApprove approves a deployment plan.
+	ActionApprove Action = "approve"
 )
 
 // Principal is who acts: a person, a BI tool's account or a pipeline.
@@ -131,6 +135,8 @@ func (r Role) Permits(a Action) bool {
 		return a == ActionRead
 	case RoleEngineer, RoleDeployer:
 		return a == ActionRead || a == ActionWrite
+	case RoleApprover:
+		return a == ActionRead || a == ActionApprove
 	case RoleAdmin:
 		return true
 	}
@@ -140,7 +146,7 @@ func (r Role) Permits(a Action) bool {
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleReader, RoleQA, RoleEngineer, RoleDeployer, RoleAdmin:
+	case RoleReader, RoleQA, RoleEngineer, RoleDeployer, RoleApprover, RoleAdmin:
 		return true
 	}
 	return false
@@ -186,25 +192,29 @@ func (pol *Policy) Authorize(_ context.Context, p Principal, environment string,
 // DefaultPolicy is the deployment strategy's access control:
 //
 //   - dev: analytics engineers only (group "analytics-engineers"), who
-//     build and read; no one else.
+//     build, read and administer their sandbox; no one else.
 //   - staging: analytics engineers build and read; the analytics team and
 //     QA (groups "analytics", "qa") read; stakeholders ("stakeholders")
 //     read.
 //   - production: business users and stakeholders ("business-users",
 //     "stakeholders", "analytics", "analytics-engineers") read; only the
-//     deployment pipeline (group "deployment") writes; database
-//     administrators ("dba") administer.
+//     deployment pipeline (group "deployment") writes; release managers
+//     ("release-managers") approve deployment plans; database
+//     administrators ("dba") administer everywhere.
 //
 // Everything else is denied.
 func DefaultPolicy() *Policy {
 	return &Policy{Grants: []Grant{
-		{Environments: []string{"dev"}, Groups: []string{"analytics-engineers"}, Role: RoleEngineer},
+		// Dev is the engineers' sandbox: they also roll back, collect and
+		// restore there.
+		{Environments: []string{"dev"}, Groups: []string{"analytics-engineers"}, Role: RoleAdmin},
 		{Environments: []string{"staging"}, Groups: []string{"analytics-engineers"}, Role: RoleEngineer},
 		{Environments: []string{"staging"}, Groups: []string{"analytics"}, Role: RoleReader},
 		{Environments: []string{"staging"}, Groups: []string{"qa"}, Role: RoleQA},
 		{Environments: []string{"staging"}, Groups: []string{"stakeholders"}, Role: RoleReader},
 		{Environments: []string{"production"}, Groups: []string{"business-users", "stakeholders", "analytics", "analytics-engineers"}, Role: RoleReader},
 		{Environments: []string{"production"}, Groups: []string{"deployment"}, Role: RoleDeployer},
+		{Environments: []string{"production", "staging"}, Groups: []string{"release-managers"}, Role: RoleApprover},
 		{Environments: []string{"*"}, Groups: []string{"dba"}, Role: RoleAdmin},
 	}}
 }

@@ -22,6 +22,8 @@ func TestDefaultPolicyIsTheSeedsTable(t *testing.T) {
 		allow bool
 	}{
 		{ae, "dev", env.ActionWrite, true},
+		{ae, "dev", env.ActionAdmin, true},
+		{ae, "staging", env.ActionAdmin, false},
 		{biz, "dev", env.ActionRead, false}, // dev: analytics engineers only
 		{ae, "staging", env.ActionWrite, true},
 		{qa, "staging", env.ActionRead, true},

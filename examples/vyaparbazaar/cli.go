@@ -23,6 +23,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/vyaparbazaar/dataops/dag"
+	"github.com/vyaparbazaar/dataops/env"
 	"github.com/vyaparbazaar/dataops/env/duckenv"
 	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
 	"github.com/vyaparbazaar/dataops/orchestrate"
@@ -111,6 +112,7 @@ type cliOptions struct {
 	force    bool
 	undo     bool
 	limit    int
+	as       string
 }
 
 // exitError carries an exit code and a message for the user.
@@ -141,7 +143,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := &cli{opts: opts, stdout: stdout, stderr: stderr}
 	c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(opts.logLevel)}))
+	if err = c.authorize(ctx, cmd); err != nil {
+		cmd = "" // report below
+	}
 	switch cmd {
+	case "":
 	case "demo":
 		err = c.demo(ctx)
 	case "generate":
@@ -175,6 +181,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usageText())
 		return 2
+	}
+	if cmd == "" {
+		cmd = args[0]
 	}
 	if err == nil {
 		return 0
@@ -241,6 +250,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.BoolVar(&o.force, "force", false, "")
 	fs.BoolVar(&o.undo, "undo", false, "")
 	fs.IntVar(&o.limit, "limit", 20, "")
+	fs.StringVar(&o.as, "as", "", "")
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -272,6 +282,12 @@ type cli struct {
 	// fingerprint and gitCommit identify the loaded project's code, for
 	// snapshots.
 	fingerprint, gitCommit string
+	// envCfg is the project's environments.yml (or the default) and
+	// envSettings the --target environment's settings.
+	envCfg      *env.Config
+	envSettings *env.Settings
+	// principal is who runs the command (after authorize).
+	principal env.Principal
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -297,8 +313,21 @@ func (c *cli) loadSettings(fsys fs.FS) error {
 	return nil
 }
 
-// projectFS returns the project's files and its target folder.
+// projectFS returns the project's files and its target folder, and loads
+// the environments' settings.
 func (c *cli) projectFS() (fs.FS, string, error) {
+	fsys, tp, err := c.projectFiles()
+	if err != nil {
+		return nil, "", err
+	}
+	if _, _, err := c.environments(fsys); err != nil {
+		return nil, "", err
+	}
+	return fsys, tp, nil
+}
+
+// projectFiles returns the project's files and its target folder.
+func (c *cli) projectFiles() (fs.FS, string, error) {
 	if c.opts.projectDir == "" {
 		tp := c.opts.targetPath
 		if tp == "" {
@@ -377,6 +406,12 @@ func (c *cli) databasePath(targetPath string) string {
 	if c.opts.database != "" {
 		return c.opts.database
 	}
+	if s := c.envSettings; s != nil && s.Database != "" {
+		if filepath.IsAbs(s.Database) {
+			return s.Database
+		}
+		return filepath.Join(targetPath, filepath.FromSlash(s.Database))
+	}
 	return filepath.Join(targetPath, c.opts.target+".duckdb")
 }
 
@@ -388,9 +423,11 @@ func (c *cli) open(ctx context.Context, path string, readOnly bool) (*duckenv.En
 	b := lockBackoff
 	b.Attempts = max(c.opts.lockRetries, 1)
 	for attempt := 1; ; attempt++ {
-		e, err := duckenv.Open(ctx, duckenv.Config{
-			Name: c.opts.target, Path: path, Threads: 0, ReadOnly: readOnly, Logger: c.log,
-		})
+		cfg := duckenv.Config{Name: c.opts.target, Path: path, ReadOnly: readOnly, Logger: c.log}
+		if s := c.envSettings; s != nil {
+			cfg.Threads, cfg.MemoryLimit = s.Threads, s.MemoryLimit
+		}
+		e, err := duckenv.Open(ctx, cfg)
 		if err == nil || !errors.Is(err, duckenv.ErrLocked) || attempt >= b.Attempts {
 			if err != nil && errors.Is(err, duckenv.ErrLocked) {
 				return nil, fmt.Errorf("gave up after %d attempts: %w", attempt, err)

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/vyaparbazaar/dataops/env"
+)
+
+// environments loads the project's environments.yml (or the default: dev
+// only) and the settings of --target, once.
+func (c *cli) environments(fsys fs.FS) (*env.Config, *env.Settings, error) {
+	if c.envCfg != nil {
+		return c.envCfg, c.envSettings, nil
+	}
+	cfg := env.DefaultConfig()
+	data, err := fs.ReadFile(fsys, env.EnvironmentsFile)
+	switch {
+	case err == nil:
+		if cfg, err = env.ParseConfig(data, env.EnvironmentsFile); err != nil {
+			return nil, nil, &exitError{code: 2, err: err}
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, err
+	}
+	s, err := cfg.Environment(c.opts.target)
+	if err != nil {
+		if cfg.File != "" {
+			return nil, nil, &exitError{code: 2, err: fmt.Errorf("--target: %w", err)}
+		}
+		// Without environments.yml any target name is a local database.
+		s = &env.Settings{Name: c.opts.target, Data: env.DataFull}
+	}
+	c.envCfg, c.envSettings = cfg, s
+	return cfg, s, nil
+}
+
+// principalName is who runs the CLI: --as, else $DATAOPS_USER, else the
+// operating system user.
+func (c *cli) principalName() string {
+	if c.opts.as != "" {
+		return c.opts.as
+	}
+	if u := os.Getenv("DATAOPS_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// commandAction is the action a command needs on its environment, if it
+// touches the environment's data.
+func commandAction(cmd string, positional []string) (env.Action, bool) {
+	sub := ""
+	if len(positional) > 0 {
+		sub = positional[0]
+	}
+	switch cmd {
+	case "query", "history", "status", "deployments", "plan":
+		return env.ActionRead, true
+	case "build", "run", "test", "seed", "retry", "demo", "generate", "serve", "deploy", "refresh":
+		return env.ActionWrite, true
+	case "approve":
+		return env.ActionApprove, true
+	case "incidents":
+		if sub == "" || sub == "list" || sub == "show" {
+			return env.ActionRead, true
+		}
+		return env.ActionWrite, true
+	case "snapshots":
+		switch sub {
+		case "", "list", "show", "diff":
+			return env.ActionRead, true
+		}
+		return env.ActionAdmin, true
+	}
+	return "", false
+}
+
+// auditPath is the environment's audit log, next to its database.
+func (c *cli) auditPath(targetPath string) string {
+	return filepath.Join(targetPath, c.opts.target+".audit.jsonl")
+}
+
+// authorize checks the command against the environment's access policy and
+// records the decision in the audit log.
+func (c *cli) authorize(ctx context.Context, cmd string) error {
+	act, ok := commandAction(cmd, c.opts.positional)
+	if !ok {
+		return nil
+	}
+	fsys, targetPath, err := c.projectFS()
+	if err != nil {
+		return err
+	}
+	cfg, _, err := c.environments(fsys)
+	if err != nil {
+		return err
+	}
+	p := cfg.Principal(c.principalName())
+	object := strings.Join(append([]string{cmd}, c.opts.positional...), " ")
+	c.principal = p
+	err = env.Check(ctx, cfg.Policy(), &env.FileAuditor{Path: c.auditPath(targetPath)}, p, c.opts.target, act, object, "cli")
+	if errors.Is(err, env.ErrDenied) {
+		return &exitError{code: 1, err: fmt.Errorf("vyaparbazaar %s: %w", cmd, err)}
+	}
+	return err
+}
