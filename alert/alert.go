@@ -105,8 +105,9 @@ const (
 )
 
 // NonIdentifying are the labels left out of the fingerprint: the same
-// model failing in run after run is one alert.
-var NonIdentifying = []string{LabelRunID}
+// model failing in run after run, whatever the class of its error, is one
+// alert.
+var NonIdentifying = []string{LabelRunID, LabelClass}
 
 // Link is a URL worth opening from an alert.
 type Link struct {

@@ -1,0 +1,184 @@
+// Package monitor turns what happens to a pipeline into alerts: an
+// orchestrate.Observer for failed runs and tests (final failures only, not
+// retries), and a Checker evaluating freshness, performance against a
+// baseline, resource use, row-count anomalies and source lag from small
+// interfaces that the DuckDB backend satisfies.
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/vyaparbazaar/dataops/alert"
+	"github.com/vyaparbazaar/dataops/orchestrate"
+	"github.com/vyaparbazaar/dataops/recovery"
+)
+
+// Observer turns a run's events into alerts: a node that finally failed
+// (error or fallback, after its retries) raises run_failed; a data test
+// that failed (or errored) raises test_failed; a node that succeeds
+// resolves its earlier alert. Retries and skipped nodes raise nothing (a
+// skip's cause is alerted already). It sends through Alerter, which must
+// not block (a Dispatcher queues).
+type Observer struct {
+	Alerter alert.Alerter
+	// Environment labels every alert.
+	Environment string
+	// Runbooks give each failure class its runbook (default
+	// recovery.DefaultRunbooks()).
+	Runbooks recovery.Runbooks
+	// Links, when set, returns links for a node's alert (e.g. the run page).
+	Links func(runID, node string) []alert.Link
+	// OnError receives errors of Send (default: ignored; the dispatcher
+	// logs what it drops).
+	OnError func(error)
+
+	mu     sync.Mutex
+	tests  int
+	failed int
+}
+
+// OnEvent implements orchestrate.Observer.
+func (o *Observer) OnEvent(ev orchestrate.Event) {
+	if ev.Type != orchestrate.NodeFinished || ev.Node == nil || ev.Result == nil {
+		return
+	}
+	n, r := ev.Node, ev.Result
+	isTest := n.Kind == orchestrate.KindTest
+	if isTest && r.Status != orchestrate.StatusSkipped {
+		o.mu.Lock()
+		o.tests++
+		if r.Status == orchestrate.StatusFail || r.Status == orchestrate.StatusError {
+			o.failed++
+		}
+		o.mu.Unlock()
+	}
+	var a alert.Alert
+	switch {
+	case isTest && (r.Status == orchestrate.StatusFail || r.Status == orchestrate.StatusError):
+		a = o.testAlert(ev)
+	case !isTest && (r.Status == orchestrate.StatusError || r.Status == orchestrate.StatusFallback):
+		a = o.failureAlert(ev)
+	case isTest && (r.Status == orchestrate.StatusPass || r.Status == orchestrate.StatusWarn):
+		a = o.testAlert(ev)
+		a.EndsAt = r.FinishedAt
+	case !isTest && r.Status == orchestrate.StatusSuccess:
+		a = o.failureAlert(ev)
+		a.EndsAt = r.FinishedAt
+	default:
+		return
+	}
+	if a.Resolved() && a.EndsAt.IsZero() {
+		a.EndsAt = ev.Time
+	}
+	if err := o.Alerter.Send(context.Background(), a); err != nil && o.OnError != nil {
+		o.OnError(err)
+	}
+}
+
+// TestFailureRate returns the failed share of the data tests seen so far
+// and their number.
+func (o *Observer) TestFailureRate() (rate float64, tests int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.tests == 0 {
+		return 0, 0
+	}
+	return float64(o.failed) / float64(o.tests), o.tests
+}
+
+func (o *Observer) labels(ev orchestrate.Event, model string) map[string]string {
+	n := ev.Node
+	l := map[string]string{
+		alert.LabelEnvironment: o.Environment,
+		alert.LabelModel:       model,
+		alert.LabelLayer:       n.Layer,
+		alert.LabelTeam:        n.Owner,
+		alert.LabelRunID:       ev.RunID,
+	}
+	return l
+}
+
+func (o *Observer) runbook(c recovery.Class) string {
+	if o.Runbooks != nil {
+		return o.Runbooks.For(c)
+	}
+	return recovery.DefaultRunbooks().For(c)
+}
+
+func (o *Observer) links(ev orchestrate.Event) []alert.Link {
+	if o.Links == nil {
+		return nil
+	}
+	return o.Links(ev.RunID, ev.Node.Name)
+}
+
+func (o *Observer) failureAlert(ev orchestrate.Event) alert.Alert {
+	n, r := ev.Node, ev.Result
+	what := string(n.Kind)
+	title := fmt.Sprintf("%s %s failed", titleCase(what), n.Name)
+	if r.Status == orchestrate.StatusFallback {
+		title = fmt.Sprintf("%s %s failed; serving its last good version", titleCase(what), n.Name)
+	}
+	var body strings.Builder
+	if msg := firstLines(r.Error, 6); msg != "" {
+		body.WriteString(msg)
+	}
+	if len(r.Attempts) > 1 {
+		fmt.Fprintf(&body, "\nGave up after %d attempts.", len(r.Attempts))
+	}
+	if r.Serving != nil {
+		fmt.Fprintf(&body, "\nServing the version built by run %s at %s.", r.Serving.RunID, r.Serving.BuiltAt.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	labels := o.labels(ev, n.Name)
+	if r.Class != "" {
+		labels[alert.LabelClass] = string(r.Class)
+	}
+	sev := alert.DefaultSeverity(alert.TypeRunFailed)
+	if n.Critical {
+		sev = alert.SeverityCritical
+	}
+	return alert.Alert{
+		Type: alert.TypeRunFailed, Severity: sev, Title: title, Body: strings.TrimSpace(body.String()),
+		Labels: labels, Runbook: o.runbook(r.Class), Links: o.links(ev), StartsAt: r.FinishedAt,
+	}
+}
+
+func (o *Observer) testAlert(ev orchestrate.Event) alert.Alert {
+	n, r := ev.Node, ev.Result
+	model := n.TestOf
+	if model == "" {
+		model = n.Name
+	}
+	labels := o.labels(ev, model)
+	labels["test"] = n.Name
+	title := fmt.Sprintf("Test %s failed", n.Name)
+	if r.Failures > 0 {
+		title = fmt.Sprintf("Test %s failed: %d failing rows", n.Name, r.Failures)
+	}
+	body := firstLines(r.Error, 6)
+	if body == "" {
+		body = r.Message
+	}
+	return alert.Alert{
+		Type: alert.TypeTestFailed, Severity: alert.DefaultSeverity(alert.TypeTestFailed), Title: title, Body: body,
+		Labels: labels, Runbook: o.runbook(recovery.ClassTestFailure), Links: o.links(ev), StartsAt: r.FinishedAt,
+	}
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return "Node"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "…")
+	}
+	return strings.Join(lines, "\n")
+}
