@@ -93,10 +93,19 @@ type Checker struct {
 	// node with history for performance and anomalies).
 	Models    []Model
 	Resources Sampler
+	// CPU, when set, replaces the sampler's CPU (the load average) with
+	// the process's own CPU share.
+	CPU *ProcessCPU
 	// DiskPath is a path on the disk holding the database.
 	DiskPath string
 	Sources  []Source
 	LoadedAt LoadedAt
+	// SourceClock is "now" for source lag when the data has its own clock
+	// (a demo generated as of a fixed time); default: the now of Check.
+	SourceClock func() time.Time
+	// NoFreshness skips model freshness (a one-shot command building a
+	// selection must not call everything else stale).
+	NoFreshness bool
 	// HistoryRuns bounds the runs read (default 200).
 	HistoryRuns int
 	// MinDuration ignores performance of nodes faster than this (default
@@ -202,15 +211,21 @@ func (c *Checker) Evaluate(ctx context.Context, now time.Time) (Report, error) {
 			errs = append(errs, fmt.Errorf("run history: %w", err))
 		} else {
 			rep.Runs = runs
-			c.freshness(&rep, runs, now, th)
+			if !c.NoFreshness {
+				c.freshness(&rep, runs, now, th)
+			}
 			c.performance(&rep, runs, now, th)
 			c.anomalies(&rep, runs, now, th)
 			quality(&rep, runs)
 		}
 	}
 	if c.LoadedAt != nil {
+		srcNow := now
+		if c.SourceClock != nil {
+			srcNow = c.SourceClock()
+		}
 		for _, s := range c.Sources {
-			if err := c.sourceLag(ctx, &rep, s, now, th); err != nil {
+			if err := c.sourceLag(ctx, &rep, s, srcNow, th); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -527,8 +542,15 @@ func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th 
 		if err != nil {
 			errs = append(errs, fmt.Errorf("resources: %w", err))
 		}
-		rep.Resources = append(rep.Resources,
-			ResourceStatus{"cpu", u.CPU}, ResourceStatus{"memory", u.Memory}, ResourceStatus{"duckdb_memory", u.DuckDBMemory})
+		if c.CPU != nil {
+			if u.CPU, err = c.CPU.Sample(now); err != nil {
+				errs = append(errs, fmt.Errorf("process CPU: %w", err))
+			}
+		}
+		if u.CPU >= 0 {
+			rep.Resources = append(rep.Resources, ResourceStatus{"cpu", u.CPU})
+		}
+		rep.Resources = append(rep.Resources, ResourceStatus{"memory", u.Memory}, ResourceStatus{"duckdb_memory", u.DuckDBMemory})
 	}
 	if c.DiskPath != "" {
 		used, err := DiskUsage(c.DiskPath)
@@ -538,7 +560,7 @@ func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th 
 			rep.Resources = append(rep.Resources, ResourceStatus{"disk", used})
 		}
 	}
-	names := map[string]string{"cpu": "CPU load", "memory": "Memory", "duckdb_memory": "DuckDB memory", "disk": "Disk of the database folder"}
+	names := map[string]string{"cpu": "CPU", "memory": "Memory", "duckdb_memory": "DuckDB memory", "disk": "Disk of the database folder"}
 	for _, r := range rep.Resources {
 		a := alert.Alert{
 			Type: alert.TypeResource, Severity: alert.SeverityCritical,

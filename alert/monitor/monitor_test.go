@@ -244,6 +244,23 @@ type usage schedule.Usage
 
 func (u usage) Sample(context.Context) (schedule.Usage, error) { return schedule.Usage(u), nil }
 
+func TestProcessCPU(t *testing.T) {
+	var p monitor.ProcessCPU
+	start := time.Now()
+	first, err := p.Sample(start)
+	require.NoError(t, err)
+	assert.Equal(t, -1.0, first, "the first sample only starts measuring")
+	// Burn CPU for a measured while: the share is positive and at most 1.
+	x := 0
+	for i := 0; i < 50_000_000; i++ {
+		x += i % 7
+	}
+	share, err := p.Sample(time.Now())
+	require.NoError(t, err)
+	assert.Greater(t, share, 0.0, x)
+	assert.LessOrEqual(t, share, 1.0)
+}
+
 func TestResources(t *testing.T) {
 	c := &collect{}
 	rep, err := (&monitor.Checker{Alerter: c, Environment: "prod", Resources: usage{CPU: 0.5, Memory: 0.95, DuckDBMemory: 0.91}, DiskPath: t.TempDir()}).Check(context.Background(), now)

@@ -252,6 +252,9 @@ type cli struct {
 	log    *slog.Logger
 	// settings is the project's dataops.yml (retries, runbooks, escalation).
 	settings recovery.Config
+	// alerts is the daemon's alerting, shared by its jobs (nil: each
+	// command run has its own; see alerts.go).
+	alerts *alerting
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -461,6 +464,8 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 	} else {
 		observers = append(observers, recorder)
 	}
+	observers, finishAlerts := c.withAlerts(ctx, e, plan, observers)
+	defer finishAlerts()
 	policy, err := recovery.NewPolicy(c.settings)
 	if err != nil {
 		return nil, err

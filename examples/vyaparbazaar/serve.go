@@ -205,6 +205,7 @@ func (c *cli) serve(ctx context.Context) error {
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "environment": c.opts.target, "jobs": len(cfg.Jobs)})
 	})
 	mux.Handle("GET /metrics", m.Handler())
+	defer c.serveAlerts(ctx, e, p, m, mux)()
 	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
