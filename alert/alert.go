@@ -173,16 +173,22 @@ func (a Alert) AllLabels() map[string]string {
 // labels (all but NonIdentifying), 12 hex digits. Severity, text and times
 // do not change it.
 func (a Alert) Fingerprint() string {
-	keys := slices.Sorted(maps.Keys(a.Labels))
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00", a.Type)
-	for _, k := range keys {
-		if slices.Contains(NonIdentifying, k) || a.Labels[k] == "" {
-			continue
+	keys := make([]string, 0, len(a.Labels))
+	size := len(a.Type) + 1
+	for k, v := range a.Labels {
+		if v != "" && !slices.Contains(NonIdentifying, k) {
+			keys = append(keys, k)
+			size += len(k) + len(v) + 2
 		}
-		fmt.Fprintf(h, "%s\x01%s\x00", k, a.Labels[k])
 	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	slices.Sort(keys)
+	buf := make([]byte, 0, size)
+	buf = append(append(buf, a.Type...), 0)
+	for _, k := range keys {
+		buf = append(append(append(append(buf, k...), 1), a.Labels[k]...), 0)
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:6])
 }
 
 // Validate reports a missing type or title, or an unknown severity.

@@ -99,7 +99,11 @@ type Dispatcher struct {
 	store    Store
 	log      *slog.Logger
 	now      func() time.Time
-	in       chan Alert
+	// Alerts wait in pending until the loop takes them all at once: a
+	// burst of alerts wakes the loop once, not once per alert.
+	pendMu   sync.Mutex
+	pending  []Alert
+	wake     chan struct{}
 	flushReq chan chan struct{}
 	stop     chan struct{}
 	loopDone chan struct{}
@@ -114,6 +118,7 @@ type Dispatcher struct {
 	// Owned by the loop goroutine.
 	groups     map[string]*group
 	known      map[string]*Record // fingerprint → record, loaded from the store
+	groupsOf   map[string][]string // fingerprint → keys of the groups it is in
 	loaded     bool
 	escalation map[string]time.Time // fingerprint → when to escalate
 }
@@ -182,10 +187,10 @@ func NewDispatcher(opts Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{
 		opts: opts, router: opts.Router, store: opts.Store, log: opts.Logger, now: opts.Now,
-		in: make(chan Alert, opts.QueueSize), flushReq: make(chan chan struct{}),
+		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}),
 		stop: make(chan struct{}), loopDone: make(chan struct{}),
 		senders: map[string]*sender{}, groups: map[string]*group{},
-		known: map[string]*Record{}, escalation: map[string]time.Time{},
+		known: map[string]*Record{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
 	}
 	d.abandon, d.cancelAbandon = context.WithCancel(context.Background())
 	for name, n := range opts.Receivers {
@@ -214,14 +219,29 @@ func (d *Dispatcher) Send(_ context.Context, a Alert) error {
 		a.StartsAt = d.now()
 	}
 	a = a.clone()
-	select {
-	case d.in <- a:
-		return nil
-	default:
+	d.pendMu.Lock()
+	if len(d.pending) >= d.opts.QueueSize {
+		d.pendMu.Unlock()
 		d.dropped("alert")
 		d.log.Error("alert queue full: alert dropped", "type", a.Type, "title", a.Title)
 		return errors.New("alert queue full")
 	}
+	d.pending = append(d.pending, a)
+	d.pendMu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default: // the loop is awake already
+	}
+	return nil
+}
+
+// takePending returns the queued alerts and empties the queue.
+func (d *Dispatcher) takePending() []Alert {
+	d.pendMu.Lock()
+	defer d.pendMu.Unlock()
+	p := d.pending
+	d.pending = nil
+	return p
 }
 
 // Flush notifies every group now, as if its timer had fired (waiting
@@ -319,18 +339,15 @@ func (d *Dispatcher) loop() {
 			timer.Stop()
 		}
 		select {
-		case a := <-d.in:
-			d.ingest(ctx, a)
+		case <-d.wake:
+			for _, a := range d.takePending() {
+				d.ingest(ctx, a)
+			}
 		case <-timer.C:
 			d.tick(ctx, false)
 		case done := <-d.flushReq:
-			for drained := false; !drained; {
-				select {
-				case a := <-d.in:
-					d.ingest(ctx, a)
-				default:
-					drained = true
-				}
+			for _, a := range d.takePending() {
+				d.ingest(ctx, a)
 			}
 			d.tick(ctx, true)
 			close(done)
@@ -398,8 +415,12 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			rec.Alert = a
 			rec.LastSeen = now
 			rec.Count++
+			if d.refresh(fp, a) {
+				return // the same firing alert again: its groups have it
+			}
 		}
 	}
+	d.groupsOf[fp] = d.groupsOf[fp][:0]
 	for _, route := range d.router.Match(a) {
 		key, labels := route.GroupKey(a)
 		g := d.groups[key]
@@ -416,7 +437,30 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			g.last = rec.LastNotified
 		}
 		g.alerts[fp] = a
+		d.groupsOf[fp] = append(d.groupsOf[fp], key)
 	}
+}
+
+// refresh replaces a firing alert in the groups it is in already, without
+// routing it again; false when one of them is gone.
+func (d *Dispatcher) refresh(fp string, a Alert) bool {
+	keys := d.groupsOf[fp]
+	if len(keys) == 0 {
+		return false
+	}
+	for _, k := range keys {
+		g := d.groups[k]
+		if g == nil {
+			return false
+		}
+		if _, ok := g.alerts[fp]; !ok {
+			return false
+		}
+	}
+	for _, k := range keys {
+		d.groups[k].alerts[fp] = a
+	}
+	return true
 }
 
 func (d *Dispatcher) save(ctx context.Context, rec *Record) {
@@ -558,6 +602,7 @@ func (d *Dispatcher) flush(ctx context.Context, g *group, now time.Time, silence
 			delete(g.notified, fp)
 			if rec := d.known[fp]; rec != nil && !rec.Open() {
 				delete(d.known, fp)
+				delete(d.groupsOf, fp)
 			}
 		}
 	}

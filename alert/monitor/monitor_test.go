@@ -65,6 +65,10 @@ func TestObserverAlertsFinalFailuresOnly(t *testing.T) {
 	)
 	c := &collect{}
 	obs := &monitor.Observer{Alerter: c, Environment: "prod"}
+	// stg_orders failed in an earlier process; mart_daily_sales never did.
+	earlier := alert.Alert{Type: alert.TypeRunFailed, Title: "Model stg_orders failed",
+		Labels: map[string]string{"environment": "prod", "model": "stg_orders", "layer": "staging", "team": "data-platform"}}
+	obs.Track([]alert.Record{{ID: earlier.Fingerprint(), Alert: earlier}})
 	run, err := orchestrate.Execute(context.Background(), p, orchestrate.Options{
 		RunID:     "run-7",
 		Recovery:  &recovery.Policy{Default: recovery.Backoff{Attempts: 3, InitialDelay: time.Millisecond, Multiplier: 1, MaxDelay: time.Millisecond}},
@@ -89,8 +93,8 @@ func TestObserverAlertsFinalFailuresOnly(t *testing.T) {
 	assert.Equal(t, "Test unique_stg_orders_id failed: 3 failing rows", tf.Title)
 
 	resolved := c.byStatus("resolved")
-	assert.Contains(t, resolved, "run_failed:stg_orders:", "a success resolves the model's earlier failure")
-	assert.NotContains(t, resolved, "run_failed:mart_daily_sales:", "skipped: no alert either way")
+	require.Len(t, resolved, 1, "only what was firing is resolved: %v", resolved)
+	assert.Equal(t, earlier.Fingerprint(), resolved["run_failed:stg_orders:"].Fingerprint(), "a success resolves the model's earlier failure")
 	rate, tests := obs.TestFailureRate()
 	assert.Equal(t, 1, tests)
 	assert.Equal(t, 1.0, rate)

@@ -19,9 +19,11 @@ import (
 // Observer turns a run's events into alerts: a node that finally failed
 // (error or fallback, after its retries) raises run_failed; a data test
 // that failed (or errored) raises test_failed; a node that succeeds
-// resolves its earlier alert. Retries and skipped nodes raise nothing (a
-// skip's cause is alerted already). It sends through Alerter, which must
-// not block (a Dispatcher queues).
+// resolves its earlier alert — one it raised, or one passed to Track (the
+// open alerts of earlier processes), so that successes cost a map lookup,
+// not an alert. Retries and skipped nodes raise nothing (a skip's cause is
+// alerted already). It sends through Alerter, which must not block (a
+// Dispatcher queues).
 type Observer struct {
 	Alerter alert.Alerter
 	// Environment labels every alert.
@@ -38,6 +40,43 @@ type Observer struct {
 	mu     sync.Mutex
 	tests  int
 	failed int
+	open   map[openKey]bool // the alerts firing, by type and node
+}
+
+type openKey struct {
+	typ  alert.Type
+	node string
+}
+
+// Track tells the observer which alerts are firing already, e.g.
+// store.Alerts(ctx, alert.Filter{Open: true}) of earlier runs, so that a
+// success resolves them.
+func (o *Observer) Track(recs []alert.Record) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range recs {
+		node := r.Alert.Labels[alert.LabelModel]
+		if t := r.Alert.Labels["test"]; t != "" {
+			node = t
+		}
+		if (r.Alert.Type == alert.TypeRunFailed || r.Alert.Type == alert.TypeTestFailed) && node != "" && r.Open() {
+			o.markLocked(r.Alert.Type, node, true)
+		}
+	}
+}
+
+func (o *Observer) markLocked(t alert.Type, node string, firing bool) (wasFiring bool) {
+	key := openKey{t, node}
+	wasFiring = o.open[key]
+	if firing {
+		if o.open == nil {
+			o.open = map[openKey]bool{}
+		}
+		o.open[key] = true
+	} else if wasFiring {
+		delete(o.open, key)
+	}
+	return wasFiring
 }
 
 // OnEvent implements orchestrate.Observer.
@@ -47,28 +86,35 @@ func (o *Observer) OnEvent(ev orchestrate.Event) {
 	}
 	n, r := ev.Node, ev.Result
 	isTest := n.Kind == orchestrate.KindTest
-	if isTest && r.Status != orchestrate.StatusSkipped {
-		o.mu.Lock()
+	failed := r.Status == orchestrate.StatusError || r.Status == orchestrate.StatusFallback || r.Status == orchestrate.StatusFail
+	ok := r.Status.OK()
+	if !failed && !ok {
+		return // skipped, cancelled
+	}
+	typ := alert.TypeRunFailed
+	if isTest {
+		typ = alert.TypeTestFailed
+	}
+	o.mu.Lock()
+	if isTest {
 		o.tests++
-		if r.Status == orchestrate.StatusFail || r.Status == orchestrate.StatusError {
+		if failed {
 			o.failed++
 		}
-		o.mu.Unlock()
+	}
+	wasFiring := o.markLocked(typ, n.Name, failed)
+	o.mu.Unlock()
+	if ok && !wasFiring {
+		return
 	}
 	var a alert.Alert
-	switch {
-	case isTest && (r.Status == orchestrate.StatusFail || r.Status == orchestrate.StatusError):
+	if isTest {
 		a = o.testAlert(ev)
-	case !isTest && (r.Status == orchestrate.StatusError || r.Status == orchestrate.StatusFallback):
+	} else {
 		a = o.failureAlert(ev)
-	case isTest && (r.Status == orchestrate.StatusPass || r.Status == orchestrate.StatusWarn):
-		a = o.testAlert(ev)
+	}
+	if ok {
 		a.EndsAt = r.FinishedAt
-	case !isTest && r.Status == orchestrate.StatusSuccess:
-		a = o.failureAlert(ev)
-		a.EndsAt = r.FinishedAt
-	default:
-		return
 	}
 	if a.Resolved() && a.EndsAt.IsZero() {
 		a.EndsAt = ev.Time
@@ -101,11 +147,15 @@ func (o *Observer) labels(ev orchestrate.Event, model string) map[string]string 
 	return l
 }
 
+// defaultRunbooks is built once: alerts are raised on the executor's
+// event path.
+var defaultRunbooks = recovery.DefaultRunbooks()
+
 func (o *Observer) runbook(c recovery.Class) string {
-	if o.Runbooks != nil {
-		return o.Runbooks.For(c)
+	if text, ok := o.Runbooks[c]; ok {
+		return text
 	}
-	return recovery.DefaultRunbooks().For(c)
+	return defaultRunbooks[c]
 }
 
 func (o *Observer) links(ev orchestrate.Event) []alert.Link {

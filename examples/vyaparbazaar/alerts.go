@@ -194,6 +194,11 @@ func (c *cli) newAlerting(e *duckenv.Env, nodes []*orchestrate.Node, metrics ale
 		return nil, err
 	}
 	obs := &monitor.Observer{Alerter: d, Environment: c.opts.target, Runbooks: recovery.DefaultRunbooks().With(c.settings.Runbooks)}
+	if open, err := e.Alerts().Alerts(context.Background(), alert.Filter{Open: true}); err == nil {
+		obs.Track(open)
+	} else {
+		c.log.Warn("open alerts not loaded", "err", err)
+	}
 	return &alerting{d: d, obs: obs, cfg: cfg, channels: desc}, nil
 }
 
