@@ -94,11 +94,11 @@ type Options struct {
 // channel that gives up hands its notification to the other channels and
 // to the log, and raises a channel_failed alert.
 type Dispatcher struct {
-	opts     Options
-	router   *Router
-	store    Store
-	log      *slog.Logger
-	now      func() time.Time
+	opts   Options
+	router *Router
+	store  Store
+	log    *slog.Logger
+	now    func() time.Time
 	// Alerts wait in pending until the loop takes them all at once: a
 	// burst of alerts wakes the loop once, not once per alert.
 	pendMu   sync.Mutex
@@ -117,7 +117,7 @@ type Dispatcher struct {
 
 	// Owned by the loop goroutine.
 	groups     map[string]*group
-	known      map[string]*Record // fingerprint → record, loaded from the store
+	known      map[string]*Record  // fingerprint → record, loaded from the store
 	groupsOf   map[string][]string // fingerprint → keys of the groups it is in
 	loaded     bool
 	escalation map[string]time.Time // fingerprint → when to escalate

@@ -74,7 +74,7 @@ type Model struct {
 // Source is a source table whose loaded-at column measures its lag.
 type Source struct {
 	Name, Schema, Table, Column string
-	Owner                      string
+	Owner                       string
 	// Freshness overrides the checker's thresholds when set.
 	Freshness alert.Freshness
 }
