@@ -331,6 +331,9 @@ func (d *Dispatcher) loop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	ctx := context.Background()
+	// Open alerts of earlier processes: to resolve them, and to escalate
+	// them even if nothing new arrives.
+	d.load(ctx)
 	for {
 		wake, ok := d.nextWake()
 		if ok {

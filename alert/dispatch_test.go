@@ -389,3 +389,26 @@ func TestDispatcherRejectsUnknownReceivers(t *testing.T) {
 	assert.Error(t, d.Send(context.Background(), failure("x")), "closed")
 	_ = errors.New
 }
+
+func TestEscalatesOpenAlertsOfAnEarlierProcess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		store := alert.NewMemoryStore()
+		a := failure("fct_orders")
+		a.StartsAt = time.Now().Add(-10 * time.Minute)
+		a.Severity = alert.SeverityHigh
+		require.NoError(t, store.SaveAlert(ctx, alert.Record{ID: a.Fingerprint(), Alert: a, FirstSeen: a.StartsAt, LastSeen: a.StartsAt, Count: 1, LastNotified: a.StartsAt}))
+		d, slack, _ := newDispatcher(t, alert.Options{Store: store, Escalation: recovery.EscalationPolicy{
+			recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 30 * time.Minute},
+		}})
+		start := time.Now()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got, at := slack.list()
+		require.Len(t, got, 1, "nothing new arrived, yet the open alert escalates")
+		assert.True(t, got[0].Escalated)
+		assert.Equal(t, []string{"@ravi"}, got[0].Contacts)
+		assert.Equal(t, 20*time.Minute, at[0].Sub(start), "30 minutes after it started firing")
+		require.NoError(t, d.Close(ctx))
+	})
+}

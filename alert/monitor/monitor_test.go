@@ -319,3 +319,19 @@ func TestParseResults(t *testing.T) {
 	_, err = monitor.ParseResults([]byte(`{`))
 	assert.Error(t, err)
 }
+
+func TestScheduleAlert(t *testing.T) {
+	due := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	a, ok := monitor.ScheduleAlert(schedule.Event{Type: schedule.EventDeadlineMissed, Job: "daily-sales", Due: due, Time: due}, "prod")
+	require.True(t, ok)
+	assert.Equal(t, alert.TypeDeadlineMissed, a.Type)
+	assert.Equal(t, alert.SeverityHigh, a.Severity)
+	assert.Equal(t, "Job daily-sales missed its deadline 2026-11-25 06:00 UTC", a.Title)
+	assert.False(t, a.Resolved())
+	met, ok := monitor.ScheduleAlert(schedule.Event{Type: schedule.EventDeadlineMet, Job: "daily-sales", Due: due, Time: due.Add(time.Hour), Detail: "late by 1h"}, "prod")
+	require.True(t, ok)
+	assert.True(t, met.Resolved())
+	assert.Equal(t, a.Fingerprint(), met.Fingerprint(), "the met deadline resolves the missed one")
+	_, ok = monitor.ScheduleAlert(schedule.Event{Type: schedule.EventStarted, Job: "x"}, "prod")
+	assert.False(t, ok)
+}

@@ -34,6 +34,7 @@ import (
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
 	"github.com/vyaparbazaar/dataops/recovery"
+	"github.com/vyaparbazaar/dataops/schedule"
 )
 
 // alertCloseTimeout bounds how long a command waits, when it ends, for
@@ -340,6 +341,19 @@ func (c *cli) serveAlerts(ctx context.Context, e *duckenv.Env, p *project.Projec
 		defer stop()
 		if err := al.d.Close(sctx); err != nil {
 			fmt.Fprintf(c.stderr, "warning: alerts not all delivered: %v\n", err)
+		}
+	}
+}
+
+// alertSchedule raises and resolves deadline_missed alerts from the
+// daemon's scheduler events (one call in daemon.onEvent).
+func (c *cli) alertSchedule(ev schedule.Event) {
+	if c.alerts == nil {
+		return
+	}
+	if a, ok := monitor.ScheduleAlert(ev, c.opts.target); ok {
+		if err := c.alerts.d.Send(context.Background(), a); err != nil {
+			c.log.Warn("deadline alert", "err", err)
 		}
 	}
 }

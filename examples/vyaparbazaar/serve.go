@@ -269,6 +269,7 @@ func jobsView(up []schedule.Upcoming) []jobView {
 }
 
 func (d *daemon) onEvent(ev schedule.Event) {
+	d.c.alertSchedule(ev)
 	d.events.Add(context.Background(), 1, metric.WithAttributes(attribute.String("type", string(ev.Type)), attribute.String("job", ev.Job)))
 	msg := fmt.Sprintf("%s  scheduler: %s %s", ev.Time.Local().Format("15:04:05"), ev.Type, ev.Job)
 	if ev.Detail != "" {
