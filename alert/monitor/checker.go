@@ -25,6 +25,7 @@ type NodeRun struct {
 	Duration   time.Duration `json:"execution_time_ns"`
 	Rows       int64         `json:"rows_affected"`
 	Failures   int64         `json:"failures"`
+	Class      string        `json:"class"`
 }
 
 // RunSummary is one recorded run.

@@ -327,3 +327,28 @@ func TestServeAlertsOverHTTP(t *testing.T) {
 	_, out, _ := cliRun(t, "alerts", "--project", dir)
 	assert.Regexp(t, `customer_revenue\s+-\s+\S+ ago\s+1\s+asha`, out)
 }
+
+func TestReportWeekly(t *testing.T) {
+	dir := writeProject(t, with(shop(), "models/marts/customer_revenue.sql", brokenRevenue))
+	code, _, _ := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 1, code)
+	writeFiles(t, dir, map[string]string{"models/marts/customer_revenue.sql": shop()["models/marts/customer_revenue.sql"]})
+	code, _, _ = cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code)
+	code, out, errOut := cliRun(t, "report", "weekly", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "# Weekly data status: dev")
+	assert.Contains(t, out, "2 runs: error 1; success 1;")
+	assert.Contains(t, out, "Opened: 1. Resolved: 1.")
+	assert.Contains(t, out, "By model: customer_revenue 1;")
+	assert.Contains(t, out, "By class: permanent 1;")
+	html := filepath.Join(t.TempDir(), "weekly.html")
+	code, out, errOut = cliRun(t, "report", "weekly", "--project", dir, "--format", "html", "--out", html)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Weekly report written to")
+	data, err := os.ReadFile(html)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "<h1>Weekly data status: dev")
+	code, _, _ = cliRun(t, "report", "monthly", "--project", dir)
+	assert.Equal(t, 2, code)
+}
