@@ -177,7 +177,9 @@ func Build(in_ Inputs) Weekly {
 		}
 		w.Slowest = append(w.Slowest, mt)
 	}
-	slices.SortFunc(w.Slowest, func(a, b ModelTime) int { return cmp.Or(cmp.Compare(b.Median, a.Median), strings.Compare(a.Model, b.Model)) })
+	slices.SortFunc(w.Slowest, func(a, b ModelTime) int {
+		return cmp.Or(cmp.Compare(b.Median, a.Median), strings.Compare(a.Model, b.Model))
+	})
 	if len(w.Slowest) > 10 {
 		w.Slowest = w.Slowest[:10]
 	}
