@@ -160,7 +160,9 @@ func (s Slog) log(ctx context.Context, n Notification, a Alert) error {
 		slog.String("status", a.Status()), slog.String("fingerprint", a.Fingerprint()),
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
-		attrs = append(attrs, slog.String(k, a.Labels[k]))
+		if a.Labels[k] != "" {
+			attrs = append(attrs, slog.String(k, a.Labels[k]))
+		}
 	}
 	if n.Receiver != "" {
 		attrs = append(attrs, slog.String("receiver", n.Receiver))

@@ -255,10 +255,13 @@ func (c *Checker) Evaluate(ctx context.Context, now time.Time) (Report, error) {
 }
 
 func (c *Checker) labels(m Model) map[string]string {
-	return map[string]string{
-		alert.LabelEnvironment: c.Environment, alert.LabelModel: m.Name,
-		alert.LabelLayer: m.Layer, alert.LabelTeam: m.Owner,
+	l := map[string]string{alert.LabelModel: m.Name}
+	for k, v := range map[string]string{alert.LabelEnvironment: c.Environment, alert.LabelLayer: m.Layer, alert.LabelTeam: m.Owner} {
+		if v != "" {
+			l[k] = v
+		}
 	}
+	return l
 }
 
 func (c *Checker) model(name string) Model {

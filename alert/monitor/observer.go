@@ -137,12 +137,14 @@ func (o *Observer) TestFailureRate() (rate float64, tests int) {
 
 func (o *Observer) labels(ev orchestrate.Event, model string) map[string]string {
 	n := ev.Node
-	l := map[string]string{
-		alert.LabelEnvironment: o.Environment,
-		alert.LabelModel:       model,
-		alert.LabelLayer:       n.Layer,
-		alert.LabelTeam:        n.Owner,
-		alert.LabelRunID:       ev.RunID,
+	l := make(map[string]string, 6)
+	for k, v := range map[string]string{
+		alert.LabelEnvironment: o.Environment, alert.LabelModel: model, alert.LabelLayer: n.Layer,
+		alert.LabelTeam: n.Owner, alert.LabelRunID: ev.RunID,
+	} {
+		if v != "" {
+			l[k] = v
+		}
 	}
 	return l
 }

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -74,8 +75,9 @@ func (c *cli) alertConfig() (alert.Config, error) {
 func receivers(cfg alert.Config, router *alert.Router, log *slog.Logger) (map[string]alert.Notifier, []string) {
 	out := map[string]alert.Notifier{}
 	var desc []string
+	logged := &onceLog{log: alert.Slog{Logger: log}, seen: map[string]bool{}}
 	logTo := func(name, why string) {
-		out[name] = alert.Slog{Logger: log}
+		out[name] = logged
 		desc = append(desc, fmt.Sprintf("%s (log: %s)", name, why))
 	}
 	names := router.Receivers()
@@ -136,6 +138,34 @@ func receivers(cfg alert.Config, router *alert.Router, log *slog.Logger) (map[st
 		}
 	}
 	return out, desc
+}
+
+// onceLog writes each notification to the log once, however many of the
+// channels fall back to the log.
+type onceLog struct {
+	log  alert.Slog
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (o *onceLog) Notify(ctx context.Context, n alert.Notification) error {
+	var key strings.Builder
+	key.WriteString(n.GroupKey + "|" + n.Status() + "|" + strconv.FormatBool(n.Escalated))
+	for _, a := range n.Alerts {
+		key.WriteString("|" + a.Fingerprint() + a.Status())
+	}
+	o.mu.Lock()
+	if len(o.seen) > 10000 {
+		clear(o.seen)
+	}
+	dup := o.seen[key.String()]
+	o.seen[key.String()] = true
+	o.mu.Unlock()
+	if dup {
+		return nil
+	}
+	n.Receiver = "log"
+	return o.log.Notify(ctx, n)
 }
 
 // upstreamOf returns a function listing every ancestor of a node.
