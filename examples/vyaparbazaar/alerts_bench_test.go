@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,8 @@ func BenchmarkDemoBuildWithChannelDown(b *testing.B) {
 	}
 	down := "http://" + ln.Addr().String() + "/services/T/B/X"
 	_ = ln.Close()
+	slackDown := &alertslack.Notifier{WebhookURL: down}
+	var slackAttempts atomic.Int64
 	// Notifications go out 1 ms after the first alert, while the build
 	// goes on, and each build's alerts are new (their environment label
 	// differs), so every timed build overlaps with failing deliveries.
@@ -73,7 +76,10 @@ func BenchmarkDemoBuildWithChannelDown(b *testing.B) {
 	d, err := alert.NewDispatcher(alert.Options{
 		Router: router,
 		Receivers: map[string]alert.Notifier{
-			alert.ReceiverSlack: &alertslack.Notifier{WebhookURL: down},
+			alert.ReceiverSlack: alert.NotifierFunc(func(ctx context.Context, n alert.Notification) error {
+				slackAttempts.Add(1)
+				return slackDown.Notify(ctx, n)
+			}),
 			alert.ReceiverEmail: alert.NotifierFunc(func(context.Context, alert.Notification) error { return nil }),
 		},
 		Store:  e.Alerts(),
@@ -120,6 +126,7 @@ func BenchmarkDemoBuildWithChannelDown(b *testing.B) {
 	b.ReportMetric(without.Seconds()/float64(b.N), "no-alerting-s")
 	b.ReportMetric(with.Seconds()/without.Seconds(), "alerting-ratio")
 	b.ReportMetric(ratios[len(ratios)/2], "alerting-median-ratio")
+	b.ReportMetric(float64(slackAttempts.Load())/float64(b.N), "failed-slack-attempts/op")
 	cctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_ = d.Close(cctx)
