@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -48,6 +49,10 @@ import (
 //	    anomaly_z: 3
 //	    baseline_runs: 10
 //	  delivery: {attempts: 4, initial_delay: 1s, max_delay: 30s, timeout: 30s}
+//	  notices:                    # stakeholder notices of critical models
+//	    receivers: [email-business]
+//	    delayed: "{{.Model}} is delayed; data as of {{.AsOf.Format \"15:04\"}}"
+//	    recovered: "{{.Model}} is up to date again"
 //
 // Secrets never sit in the file: a receiver names the environment
 // variables holding them (webhook_url_env, token_env, password_env).
@@ -62,6 +67,20 @@ type Config struct {
 	Inhibit    []InhibitRule
 	Thresholds Thresholds
 	Delivery   Delivery
+	// Notices configures stakeholder notices (off when it has no
+	// receivers).
+	Notices NoticeConfig
+}
+
+// NoticeConfig is the notices section: the receivers of stakeholder
+// notices and the text/template texts of the delayed and recovered
+// notices (empty: the defaults of monitor.NewNotices).
+type NoticeConfig struct {
+	Receivers []string
+	Delayed   string
+	Recovered string
+	// Line is where the section starts.
+	Line int
 }
 
 // ReceiverConfig configures one channel. Settings hold the other keys as
@@ -225,6 +244,11 @@ type rawAlerts struct {
 		AnomalyZ     float64                 `yaml:"anomaly_z"`
 		BaselineRuns int                     `yaml:"baseline_runs"`
 	} `yaml:"thresholds"`
+	Notices struct {
+		Receivers []string `yaml:"receivers"`
+		Delayed   string   `yaml:"delayed"`
+		Recovered string   `yaml:"recovered"`
+	} `yaml:"notices"`
 	Delivery struct {
 		Attempts     int    `yaml:"attempts"`
 		InitialDelay string `yaml:"initial_delay"`
@@ -407,6 +431,23 @@ func (p *cfgParser) build(raw rawAlerts) Config {
 		InitialDelay: p.duration(append(dp, "initial_delay"), raw.Delivery.InitialDelay),
 		MaxDelay:     p.duration(append(dp, "max_delay"), raw.Delivery.MaxDelay),
 		Timeout:      p.duration(append(dp, "timeout"), raw.Delivery.Timeout),
+	}
+	np := []string{"alerts", "notices"}
+	cfg.Notices = NoticeConfig{Receivers: raw.Notices.Receivers, Delayed: raw.Notices.Delayed, Recovered: raw.Notices.Recovered,
+		Line: p.lines[strings.Join(np, "\x00")]}
+	for i, name := range raw.Notices.Receivers {
+		if _, ok := cfg.Receivers[name]; !ok {
+			p.errorf(append(slices.Clone(np), "receivers", strconv.Itoa(i)), "unknown receiver %q (declare it under alerts.receivers)", name)
+		}
+	}
+	for _, k := range []string{"delayed", "recovered"} {
+		text := raw.Notices.Delayed
+		if k == "recovered" {
+			text = raw.Notices.Recovered
+		}
+		if _, err := template.New(k).Parse(text); err != nil {
+			p.errorf(append(slices.Clone(np), k), "bad template: %v", err)
+		}
 	}
 	if raw.Delivery.Attempts < 0 {
 		p.errorf(append(dp, "attempts"), "must not be negative, got %d", raw.Delivery.Attempts)

@@ -193,3 +193,15 @@ func TestNotificationTitleAndSlogAndFanout(t *testing.T) {
 	require.Len(t, ok.Got(), 1, "the other channel still got it")
 	assert.Equal(t, "email", ok.Got()[0].Receiver)
 }
+
+func TestParseNotices(t *testing.T) {
+	cfg, err := alert.ParseConfig([]byte("alerts:\n  receivers:\n    business: {type: email, host: h, from: f@x, to: [g@x]}\n  notices:\n    receivers: [business]\n    delayed: \"{{.Model}} is late\"\n"), "dataops.yml")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"business"}, cfg.Notices.Receivers)
+	assert.Equal(t, "{{.Model}} is late", cfg.Notices.Delayed)
+	assert.Equal(t, 4, cfg.Notices.Line)
+	_, err = alert.ParseConfig([]byte("alerts:\n  notices:\n    receivers: [nobody]\n    delayed: \"{{.Model\"\n"), "dataops.yml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `dataops.yml:3: alerts.notices.receivers[0]: unknown receiver "nobody"`)
+	assert.Contains(t, err.Error(), "dataops.yml:4: alerts.notices.delayed: bad template")
+}

@@ -335,3 +335,52 @@ func TestScheduleAlert(t *testing.T) {
 	_, ok = monitor.ScheduleAlert(schedule.Event{Type: schedule.EventStarted, Job: "x"}, "prod")
 	assert.False(t, ok)
 }
+
+func TestStakeholderNotices(t *testing.T) {
+	notices, err := monitor.NewNotices(`The {{.Model}} dashboard is delayed; data as of {{.AsOf.Format "15:04"}}.`, "")
+	require.NoError(t, err)
+	c := &collect{}
+	obs := &monitor.Observer{Alerter: c, Environment: "prod", Notices: notices}
+	built := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
+	fail := orchestrate.RunnerFunc(func(context.Context, *orchestrate.Node) (orchestrate.Outcome, error) {
+		return orchestrate.Outcome{}, errors.New("IO Error: disk full")
+	})
+	okRunner := orchestrate.RunnerFunc(func(context.Context, *orchestrate.Node) (orchestrate.Outcome, error) {
+		return orchestrate.Outcome{}, nil
+	})
+	mart := func(r orchestrate.Runner) orchestrate.Pipeline {
+		return orchestrate.NewPipeline(
+			&orchestrate.Node{Name: "mart_daily_sales", Kind: orchestrate.KindModel, Critical: true, Owner: "finance-analytics", Runner: r},
+			&orchestrate.Node{Name: "dim_dates", Kind: orchestrate.KindModel, Runner: r}, // not critical: no notice
+		)
+	}
+	opts := orchestrate.Options{
+		Observers: []orchestrate.Observer{obs},
+		Recovery: recovery.PolicyFunc(func(_ context.Context, f recovery.Failure) recovery.Decision {
+			if f.Critical {
+				return recovery.Decision{Action: recovery.Fallback}
+			}
+			return recovery.Decision{Action: recovery.Fail}
+		}),
+		LastGood: func(context.Context, string) (orchestrate.Serving, bool) {
+			return orchestrate.Serving{RunID: "r0", BuiltAt: built}, true
+		},
+	}
+	_, err = orchestrate.Execute(context.Background(), mart(fail), opts)
+	require.NoError(t, err)
+	firing := c.byStatus("firing")
+	n, ok := firing[string(monitor.TypeNotice)+":mart_daily_sales:"]
+	require.True(t, ok, "%v", firing)
+	assert.Equal(t, "The mart_daily_sales dashboard is delayed; data as of 05:00.", n.Title)
+	assert.NotContains(t, firing, string(monitor.TypeNotice)+":dim_dates:")
+
+	_, err = orchestrate.Execute(context.Background(), mart(okRunner), opts)
+	require.NoError(t, err)
+	r := c.byStatus("resolved")[string(monitor.TypeNotice)+":mart_daily_sales:"]
+	assert.True(t, r.Resolved())
+	assert.Contains(t, r.Body, "mart_daily_sales is up to date again")
+	assert.Equal(t, n.Fingerprint(), r.Fingerprint())
+
+	_, err = monitor.NewNotices("{{.Modle}}", "")
+	assert.ErrorContains(t, err, "delayed notice")
+}

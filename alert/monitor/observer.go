@@ -33,6 +33,10 @@ type Observer struct {
 	Runbooks recovery.Runbooks
 	// Links, when set, returns links for a node's alert (e.g. the run page).
 	Links func(runID, node string) []alert.Link
+	// Notices, when set, sends stakeholder notices: delayed when a
+	// critical node falls back to its last good data, recovered when it
+	// is rebuilt. Route TypeNotice to the stakeholders' channels.
+	Notices *Notices
 	// OnError receives errors of Send (default: ignored; the dispatcher
 	// logs what it drops).
 	OnError func(error)
@@ -59,7 +63,7 @@ func (o *Observer) Track(recs []alert.Record) {
 		if t := r.Alert.Labels["test"]; t != "" {
 			node = t
 		}
-		if (r.Alert.Type == alert.TypeRunFailed || r.Alert.Type == alert.TypeTestFailed) && node != "" && r.Open() {
+		if (r.Alert.Type == alert.TypeRunFailed || r.Alert.Type == alert.TypeTestFailed || r.Alert.Type == TypeNotice) && node != "" && r.Open() {
 			o.markLocked(r.Alert.Type, node, true)
 		}
 	}
@@ -104,6 +108,9 @@ func (o *Observer) OnEvent(ev orchestrate.Event) {
 	}
 	wasFiring := o.markLocked(typ, n.Name, failed)
 	o.mu.Unlock()
+	if n.Critical && o.Notices != nil && !isTest {
+		o.notice(ev)
+	}
 	if ok && !wasFiring {
 		return
 	}
@@ -120,6 +127,33 @@ func (o *Observer) OnEvent(ev orchestrate.Event) {
 		a.EndsAt = ev.Time
 	}
 	if err := o.Alerter.Send(context.Background(), a); err != nil && o.OnError != nil {
+		o.OnError(err)
+	}
+}
+
+// notice sends the delayed notice of a critical node that fell back, and
+// the recovered one when it succeeds after that.
+func (o *Observer) notice(ev orchestrate.Event) {
+	r := ev.Result
+	fellBack := r.Status == orchestrate.StatusFallback && r.Serving != nil
+	if !fellBack && r.Status != orchestrate.StatusSuccess {
+		return
+	}
+	o.mu.Lock()
+	was := o.markLocked(TypeNotice, ev.Node.Name, fellBack)
+	o.mu.Unlock()
+	if !fellBack && !was {
+		return
+	}
+	d := NoticeData{Model: ev.Node.Name, Owner: ev.Node.Owner, Environment: o.Environment, Now: ev.Time}
+	if r.Serving != nil {
+		d.AsOf = r.Serving.BuiltAt
+	}
+	a, err := o.Notices.Alert(d, !fellBack)
+	if err == nil {
+		err = o.Alerter.Send(context.Background(), a)
+	}
+	if err != nil && o.OnError != nil {
 		o.OnError(err)
 	}
 }

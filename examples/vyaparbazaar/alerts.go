@@ -201,7 +201,24 @@ func (c *cli) newAlerting(e *duckenv.Env, nodes []*orchestrate.Node, metrics ale
 	if err != nil {
 		return nil, err
 	}
-	router, err := alert.NewRouter(cfg.Route)
+	root := cfg.Route
+	if root == nil {
+		root = alert.DefaultRoute()
+	}
+	var notices *monitor.Notices
+	if len(cfg.Notices.Receivers) > 0 {
+		if notices, err = monitor.NewNotices(cfg.Notices.Delayed, cfg.Notices.Recovered); err != nil {
+			return nil, fmt.Errorf("%s:%d: alerts.notices: %w", settingsFile, cfg.Notices.Line, err)
+		}
+		// Notices go to the stakeholders' channels only, one group per model.
+		withNotices := *root
+		withNotices.Routes = append([]*alert.Route{{
+			Name: "notices", Matchers: alert.Matchers{alert.Eq(alert.LabelType, string(monitor.TypeNotice))},
+			Receivers: cfg.Notices.Receivers, GroupBy: []string{alert.LabelModel},
+		}}, root.Routes...)
+		root = &withNotices
+	}
+	router, err := alert.NewRouter(root)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +241,7 @@ func (c *cli) newAlerting(e *duckenv.Env, nodes []*orchestrate.Node, metrics ale
 	if err != nil {
 		return nil, err
 	}
-	obs := &monitor.Observer{Alerter: d, Environment: c.opts.target, Runbooks: recovery.DefaultRunbooks().With(c.settings.Runbooks)}
+	obs := &monitor.Observer{Alerter: d, Environment: c.opts.target, Runbooks: recovery.DefaultRunbooks().With(c.settings.Runbooks), Notices: notices}
 	if open, err := e.Alerts().Alerts(context.Background(), alert.Filter{Open: true}); err == nil {
 		obs.Track(open)
 	} else {

@@ -352,3 +352,43 @@ func TestReportWeekly(t *testing.T) {
 	code, _, _ = cliRun(t, "report", "monthly", "--project", dir)
 	assert.Equal(t, 2, code)
 }
+
+func TestStakeholderNoticeWhenACriticalMartFallsBack(t *testing.T) {
+	hook, _ := channels(t)
+	business := newMailbox(t)
+	good := "{{ config(critical=true) }}\n" + shop()["models/marts/customer_revenue.sql"]
+	files := with(shop(), "models/marts/customer_revenue.sql", good, "dataops.yml", `alerts:
+  receivers:
+    business:
+      type: email
+      host: 127.0.0.1
+      port: `+strconv.Itoa(business.port)+`
+      tls: none
+      username: alerts
+      password_env: SMTP_PASSWORD
+      from: dataops@shop.example
+      to: [sales-leads@shop.example]
+  notices:
+    receivers: [business]
+    delayed: 'The revenue dashboard ({{.Model}}) is delayed; last good data served: {{not .AsOf.IsZero}}.'
+`)
+	dir := writeProject(t, files)
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	writeFiles(t, dir, map[string]string{"models/marts/customer_revenue.sql": "{{ config(critical=true) }}\n" + brokenRevenue})
+	code, out, errOut = cliRun(t, "build", "--project", dir)
+	require.Equal(t, 1, code, out+errOut)
+	assert.Contains(t, out, "FALLBACK")
+	mails := business.got()
+	require.Len(t, mails, 1, "one notice to the stakeholders: %s", errOut)
+	assert.Contains(t, mails[0], "The revenue dashboard (customer_revenue) is delayed; last good data served: true.")
+	for _, p := range hook.got() {
+		assert.NotContains(t, p, "revenue dashboard", "notices are not sent to the on-call channels")
+	}
+	writeFiles(t, dir, map[string]string{"models/marts/customer_revenue.sql": good})
+	code, _, _ = cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code)
+	mails = business.got()
+	require.Len(t, mails, 2)
+	assert.Contains(t, mails[1], "customer_revenue is up to date again")
+}
