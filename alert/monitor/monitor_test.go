@@ -378,7 +378,7 @@ func TestStakeholderNotices(t *testing.T) {
 	require.NoError(t, err)
 	r := c.byStatus("resolved")[string(monitor.TypeNotice)+":mart_daily_sales:"]
 	assert.True(t, r.Resolved())
-	assert.Contains(t, r.Body, "mart_daily_sales is up to date again")
+	assert.Contains(t, r.Title, "mart_daily_sales is up to date again")
 	assert.Equal(t, n.Fingerprint(), r.Fingerprint())
 
 	_, err = monitor.NewNotices("{{.Modle}}", "")

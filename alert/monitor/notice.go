@@ -83,7 +83,7 @@ func (n *Notices) Alert(d NoticeData, recovered bool) (alert.Alert, error) {
 		return alert.Alert{}, fmt.Errorf("delayed notice of %s: %w", d.Model, err)
 	}
 	a := alert.Alert{
-		Type: TypeNotice, Severity: alert.SeverityMedium, Title: delayed, Body: delayed,
+		Type: TypeNotice, Severity: alert.SeverityMedium, Title: delayed,
 		Labels:   map[string]string{alert.LabelModel: d.Model},
 		StartsAt: d.Now,
 	}
@@ -98,7 +98,7 @@ func (n *Notices) Alert(d NoticeData, recovered bool) (alert.Alert, error) {
 		if err != nil {
 			return alert.Alert{}, fmt.Errorf("recovered notice of %s: %w", d.Model, err)
 		}
-		a.Title, a.Body, a.EndsAt = text, text, d.Now
+		a.Title, a.EndsAt = text, d.Now
 	}
 	return a, nil
 }

@@ -381,7 +381,8 @@ func TestStakeholderNoticeWhenACriticalMartFallsBack(t *testing.T) {
 	assert.Contains(t, out, "FALLBACK")
 	mails := business.got()
 	require.Len(t, mails, 1, "one notice to the stakeholders: %s", errOut)
-	assert.Contains(t, mails[0], "The revenue dashboard (customer_revenue) is delayed; last good data served: true.")
+	unfold := func(m string) string { return strings.ReplaceAll(m, "\r\n ", " ") }
+	assert.Contains(t, unfold(mails[0]), "Subject: [dataops] The revenue dashboard (customer_revenue) is delayed; last good data served: true.")
 	for _, p := range hook.got() {
 		assert.NotContains(t, p, "revenue dashboard", "notices are not sent to the on-call channels")
 	}
@@ -390,5 +391,5 @@ func TestStakeholderNoticeWhenACriticalMartFallsBack(t *testing.T) {
 	require.Equal(t, 0, code)
 	mails = business.got()
 	require.Len(t, mails, 2)
-	assert.Contains(t, mails[1], "customer_revenue is up to date again")
+	assert.Contains(t, unfold(mails[1]), "Subject: [dataops] RESOLVED: customer_revenue is up to date again")
 }
