@@ -288,6 +288,9 @@ type cli struct {
 	envSettings *env.Settings
 	// principal is who runs the command (after authorize).
 	principal env.Principal
+	// alerts is the daemon's alerting, shared by its jobs (nil: each
+	// command run has its own; see alerts.go).
+	alerts *alerting
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -520,6 +523,8 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 	} else {
 		observers = append(observers, recorder)
 	}
+	observers, finishAlerts := c.withAlerts(ctx, e, plan, observers)
+	defer finishAlerts()
 	policy, err := recovery.NewPolicy(c.settings)
 	if err != nil {
 		return nil, err

@@ -211,6 +211,7 @@ func (c *cli) serve(ctx context.Context) error {
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "environment": c.opts.target, "jobs": len(cfg.Jobs)})
 	})
 	mux.Handle("GET /metrics", m.Handler())
+	defer c.serveAlerts(ctx, e, p, m, mux)()
 	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -274,6 +275,7 @@ func jobsView(up []schedule.Upcoming) []jobView {
 }
 
 func (d *daemon) onEvent(ev schedule.Event) {
+	d.c.alertSchedule(ev)
 	d.events.Add(context.Background(), 1, metric.WithAttributes(attribute.String("type", string(ev.Type)), attribute.String("job", ev.Job)))
 	msg := fmt.Sprintf("%s  scheduler: %s %s", ev.Time.Local().Format("15:04:05"), ev.Type, ev.Job)
 	if ev.Detail != "" {
