@@ -291,6 +291,8 @@ type cli struct {
 	// alerts is the daemon's alerting, shared by its jobs (nil: each
 	// command run has its own; see alerts.go).
 	alerts *alerting
+	// runTelemetry records run and node metrics and spans (the daemon's).
+	runTelemetry orchestrate.Observer
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -522,6 +524,9 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 		fmt.Fprintf(c.stderr, "warning: node results not recorded: %v\n", err)
 	} else {
 		observers = append(observers, recorder)
+	}
+	if c.runTelemetry != nil {
+		observers = append(observers, c.runTelemetry)
 	}
 	observers, finishAlerts := c.withAlerts(ctx, e, plan, observers)
 	defer finishAlerts()

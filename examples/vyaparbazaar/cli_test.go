@@ -695,6 +695,10 @@ jobs:
 	}, 60*time.Second, 50*time.Millisecond, stdout.String())
 	_, body = get("/metrics")
 	assert.NotContains(t, body, `status="error"`, stdout.String())
+	// Node metrics of the job's run, and the freshness of what it published.
+	assert.Contains(t, body, `dataops_nodes_total{environment="dev",kind="model"`)
+	assert.Contains(t, body, `dataops_node_duration_seconds_bucket{environment="dev",kind="model",node="customer_revenue"`)
+	assert.Contains(t, body, `dataops_model_freshness_lag_seconds{environment="dev",model="customer_revenue"`)
 	backups, _ := filepath.Glob(filepath.Join(dir, "target", "backups", "dev-*.duckdb"))
 	assert.Len(t, backups, 1)
 

@@ -23,6 +23,7 @@ import (
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
 	"github.com/vyaparbazaar/dataops/schedule"
+	"go.opentelemetry.io/otel"
 )
 
 // schedulesFile is the project's timetable, next to dbt_project.yml.
@@ -179,6 +180,26 @@ func (c *cli) serve(ctx context.Context) error {
 		return err
 	}
 	d := &daemon{c: c, p: p, env: e, targetPath: targetPath}
+	// Run and node metrics (and spans, for an embedding service that sets
+	// a TracerProvider), and each model's freshness lag.
+	runObs, err := telemetry.NewRunObserver(m.Meter, otel.GetTracerProvider(), c.opts.target)
+	if err != nil {
+		return err
+	}
+	c.runTelemetry = runObs
+	if err := telemetry.RegisterFreshness(m.Meter, c.opts.target, func(ctx context.Context) (map[string]time.Time, error) {
+		s, err := e.Snapshots().At(ctx, time.Now().Add(time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]time.Time, len(s.Models))
+		for name, v := range s.Models {
+			out[name] = v.BuiltAt
+		}
+		return out, nil
+	}, time.Now); err != nil {
+		return err
+	}
 	if d.runs, err = m.Meter.Int64Counter("dataops_job_runs", metric.WithDescription("Job runs by job and status")); err != nil {
 		return err
 	}
