@@ -211,12 +211,15 @@ func (c *Config) Policy() *Policy {
 	return DefaultPolicy()
 }
 
-// Principal resolves a name to a principal with its configured groups.
-// Without an environments.yml (the out-of-the-box dev setup) every local
-// user is an analytics engineer.
+// Principal resolves a name to a principal with its configured groups;
+// names not listed get the groups of the "*" entry, if any. Without an
+// environments.yml (the out-of-the-box dev setup) every local user is an
+// analytics engineer.
 func (c *Config) Principal(name string) Principal {
 	p := Principal{Name: name}
 	if pc, ok := c.Principals[name]; ok {
+		p.Groups = slices.Clone(pc.Groups)
+	} else if pc, ok := c.Principals["*"]; ok {
 		p.Groups = slices.Clone(pc.Groups)
 	} else if c.File == "" {
 		p.Groups = []string{"analytics-engineers"}

@@ -33,7 +33,7 @@ func (e *Env) ensureDeployTables(ctx context.Context) error {
 		"approvals":   "plan VARCHAR NOT NULL, environment VARCHAR NOT NULL, approver VARCHAR NOT NULL, approved_at TIMESTAMPTZ NOT NULL, comment VARCHAR",
 		"deployments": "id VARCHAR NOT NULL, environment VARCHAR, plan VARCHAR, project VARCHAR, git_commit VARCHAR, deployer VARCHAR, approver VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, outcome VARCHAR, detail VARCHAR, run_id VARCHAR, snapshot_before BIGINT, snapshot_after BIGINT",
 	} {
-		if err := e.ensureHiddenTable(ctx, table, cols); err != nil {
+		if err := e.ensureHiddenTable(ctx, table, "("+cols+")"); err != nil {
 			return err
 		}
 	}

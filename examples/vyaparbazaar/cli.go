@@ -52,6 +52,10 @@ Commands:
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
   schedule  schedule list: the timetable (schedules.yml) with the next run of every job
   serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr)
+  plan      what deploying the project to --target changes (added, modified, removed, rebuilt downstream)
+  approve   approve the current plan for --target: approve --target production --plan FINGERPRINT
+  deploy    build what changed and its downstream, test, publish; post-deployment tests roll back on failure
+  deployments  the deployment records of --target
   snapshots what readers see and when: list | show ID | diff A [B] | rollback ID|--undo | restore-at TIME
             | gc [--keep-last N --keep-for D --dry-run] | compact | backup DIR | restore DIR [--force]
 
@@ -75,6 +79,7 @@ Common flags:
   --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
   --format F           query: table|csv|json; graph: mermaid|dot; ls: name|table|json
   --verbose            print a START line for every node
+  --as NAME            act as this principal (default $DATAOPS_USER, else the OS user); see environments.yml
 `
 
 type listFlag []string
@@ -113,6 +118,9 @@ type cliOptions struct {
 	undo     bool
 	limit    int
 	as       string
+	// deploy
+	plan    string
+	comment string
 }
 
 // exitError carries an exit code and a message for the user.
@@ -178,6 +186,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.history(ctx)
 	case "snapshots":
 		err = c.snapshots(ctx)
+	case "plan":
+		err = c.planCmd(ctx)
+	case "approve":
+		err = c.approveCmd(ctx)
+	case "deploy":
+		err = c.deployCmd(ctx)
+	case "deployments":
+		err = c.deploymentsCmd(ctx)
 	default:
 		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usageText())
 		return 2
@@ -251,6 +267,8 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.BoolVar(&o.undo, "undo", false, "")
 	fs.IntVar(&o.limit, "limit", 20, "")
 	fs.StringVar(&o.as, "as", "", "")
+	fs.StringVar(&o.plan, "plan", "", "")
+	fs.StringVar(&o.comment, "comment", "", "")
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -293,6 +311,10 @@ type cli struct {
 	alerts *alerting
 	// runTelemetry records run and node metrics and spans (the daemon's).
 	runTelemetry orchestrate.Observer
+	// project is the loaded project; stateSel the state: selection against
+	// the environment's manifest, when a selector uses it.
+	project  *project.Project
+	stateSel map[string]string
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -378,6 +400,7 @@ func (c *cli) load(ctx context.Context) (*project.Project, string, error) {
 	}
 	c.fingerprint = p.Fingerprint()
 	c.gitCommit = gitCommit(ctx, c.opts.projectDir)
+	c.project = p
 	return p, targetPath, nil
 }
 
@@ -456,7 +479,7 @@ func (c *cli) plan(p *project.Project) (*orchestrate.Plan, error) {
 // planWith selects nodes; results are the previous run's statuses for
 // `result:` selectors.
 func (c *cli) planWith(p *project.Project, results map[string]string) (*orchestrate.Plan, error) {
-	plan, err := orchestrate.NewPlanWith(p, dag.SelectOptions{Select: c.opts.selects, Exclude: c.opts.excludes, Results: results})
+	plan, err := orchestrate.NewPlanWith(p, dag.SelectOptions{Select: c.opts.selects, Exclude: c.opts.excludes, Results: results, State: c.stateSel})
 	if err != nil {
 		return nil, err
 	}
@@ -482,6 +505,19 @@ func (c *cli) build(ctx context.Context, cmd string) error {
 	if usesResults(c.opts.selects) || usesResults(c.opts.excludes) {
 		if _, results, err = lastResults(ctx, e); err != nil {
 			return err
+		}
+	}
+	if usesState(c.opts.selects) || usesState(c.opts.excludes) {
+		dp, _, err := c.deployPlan(ctx, p, e)
+		if err != nil {
+			return err
+		}
+		c.stateSel = dp.State()
+		if dp.FirstDeploy {
+			fmt.Fprintf(c.stderr, "note: %s has no manifest yet; state:modified selects every node\n", c.opts.target)
+			for _, n := range p.Nodes() {
+				c.stateSel[n.Name] = "new"
+			}
 		}
 	}
 	plan, err := c.planWith(p, results)
@@ -570,6 +606,7 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 		return nil, err
 	}
 	c.trackIncidents(ctx, e, run, plan)
+	c.recordManifest(ctx, e, run)
 	if err := run.WriteResults(filepath.Join(targetPath, "run_results.json")); err != nil {
 		fmt.Fprintf(c.stderr, "warning: %v\n", err)
 	}
@@ -620,6 +657,40 @@ func (c *cli) trackIncidents(ctx context.Context, e *duckenv.Env, run *orchestra
 	}
 	for _, inc := range ch.Resolved {
 		fmt.Fprintf(c.stdout, "Resolved incident %s: %s recovered\n", inc.ID, strings.Join(inc.Models, ", "))
+	}
+}
+
+// recordManifest records in the environment's manifest the fingerprints of
+// the nodes the run published (and of the tests and sources that passed),
+// so that state:modified compares against what the environment holds.
+func (c *cli) recordManifest(ctx context.Context, e *duckenv.Env, run *orchestrate.Run) {
+	if c.project == nil || run.Publication == nil {
+		return
+	}
+	state, err := c.project.State()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "warning: manifest not updated: %v\n", err)
+		return
+	}
+	set := map[string]env.Fingerprint{}
+	for _, name := range run.Publication.Published {
+		if s, ok := state[name]; ok {
+			set[name] = env.Fingerprint{Kind: s.Kind, Own: s.Own, Full: s.Full}
+		}
+	}
+	for _, r := range run.Results {
+		eph := r.Kind == orchestrate.KindModel && c.project.Models[r.Node] != nil && c.project.Models[r.Node].Materialized == project.MaterializedEphemeral
+		if (eph || r.Kind == orchestrate.KindTest || r.Kind == orchestrate.KindSource) && r.Status.OK() {
+			if s, ok := state[r.Node]; ok {
+				set[r.Node] = env.Fingerprint{Kind: s.Kind, Own: s.Own, Full: s.Full}
+			}
+		}
+	}
+	if len(set) == 0 {
+		return
+	}
+	if err := e.UpdateManifest(context.WithoutCancel(ctx), set, nil); err != nil {
+		fmt.Fprintf(c.stderr, "warning: manifest not updated: %v\n", err)
 	}
 }
 
@@ -699,6 +770,15 @@ type pendingNode struct {
 	Kind     string `json:"resource_type"`
 	Status   string `json:"status"`
 	Withheld string `json:"withheld,omitempty"`
+}
+
+func usesState(selectors []string) bool {
+	for _, s := range selectors {
+		if strings.Contains(s, "state:") {
+			return true
+		}
+	}
+	return false
 }
 
 func usesResults(selectors []string) bool {

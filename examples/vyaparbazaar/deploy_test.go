@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vyaparbazaar/dataops/env"
+)
+
+// environmentsYML configures staging (automatic deploys) and production
+// (approval, a window, post-deployment tests) for the shop project.
+const environmentsYML = `environments:
+  dev: {}
+  staging:
+    database: staging.duckdb
+  production:
+    database: production.duckdb
+    deploy:
+      approval: true
+      window: deploys
+principals:
+  "*": {groups: [analytics-engineers]}
+  ci: {groups: [deployment]}
+  rm: {groups: [release-managers]}
+  dba: {groups: [dba]}
+  ravi: {groups: [business-users]}
+`
+
+// schedulesWithWindow has a deploys window that is open (or closed) now.
+func schedulesWithWindow(open bool) string {
+	now := time.Now().UTC()
+	start := now.Add(-time.Hour)
+	if !open {
+		start = now.Add(2 * time.Hour)
+	}
+	end := start.Add(2 * time.Hour)
+	if end.Day() != start.Day() || start.Hour() == 23 {
+		// Keep the interval within one day.
+		start = time.Date(start.Year(), start.Month(), start.Day(), start.Hour(), 0, 0, 0, time.UTC)
+		end = start.Add(59 * time.Minute)
+	}
+	return fmt.Sprintf(`timezone: UTC
+time_intervals:
+  - name: deploys
+    time_intervals:
+      - times: [{start_time: "%s", end_time: "%s"}]
+jobs: []
+`, start.Format("15:04"), end.Format("15:04"))
+}
+
+func deployProject(t *testing.T, windowOpen bool) string {
+	t.Helper()
+	return writeProject(t, with(shop(), "environments.yml", environmentsYML, "schedules.yml", schedulesWithWindow(windowOpen)))
+}
+
+var planRE = regexp.MustCompile(`Plan ([0-9a-f]{16}) for`)
+
+func planOf(t *testing.T, out string) string {
+	t.Helper()
+	m := planRE.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	return m[1]
+}
+
+func TestDeployToStagingBuildsOnlyWhatChanged(t *testing.T) {
+	dir := deployProject(t, true)
+	db := filepath.Join(dir, "target", "staging.duckdb")
+	code, out, errOut := cliRun(t, "deploy", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "first deploy: every node is built")
+	assert.Regexp(t, `Deployment \S+: deployed`, out)
+	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+
+	code, out, _ = cliRun(t, "deploy", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "Nothing to deploy")
+
+	// Reformatting a model changes nothing; changing it rebuilds it and its
+	// downstream only.
+	stg := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+	require.NoError(t, os.WriteFile(stg, []byte("-- orders, staged\nselect  id as order_id,\n        customer_id,\n        amount\nfrom {{ ref('orders') }}\n"), 0o644))
+	code, out, _ = cliRun(t, "plan", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "no changes", "formatting only")
+	require.NoError(t, os.WriteFile(stg, []byte("select id as order_id, customer_id, amount * 2 as amount\nfrom {{ ref('orders') }}\n"), 0o644))
+	code, out, _ = cliRun(t, "plan", "--project", dir, "--target", "staging", "--format", "json")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, `"modified": [
+    "stg_orders"
+  ]`)
+	assert.Contains(t, out, `"customer_revenue"`, "rebuilt downstream")
+	code, out, errOut = cliRun(t, "deploy", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "OK stg_orders")
+	assert.Contains(t, out, "OK customer_revenue")
+	assert.NotContains(t, out, "OK orders", "unchanged seeds are not rebuilt")
+	assert.Equal(t, "520", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+	assert.FileExists(t, filepath.Join(dir, "target", "plan.json"))
+	assert.FileExists(t, filepath.Join(dir, "target", "manifest.json"))
+
+	code, out, _ = cliRun(t, "deployments", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code)
+	assert.Equal(t, 2, strings.Count(out, " deployed "), out)
+}
+
+func TestProductionDeployNeedsApprovalWindowAndRole(t *testing.T) {
+	dir := deployProject(t, true)
+	db := filepath.Join(dir, "target", "production.duckdb")
+	run := func(args ...string) (int, string, string) {
+		return cliRun(t, append(args[:1:1], append([]string{"--project", dir, "--target", "production"}, args[1:]...)...)...)
+	}
+
+	// An analytics engineer may not write production; the refusal is audited.
+	code, _, errOut := run("deploy")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "permission denied")
+	events, err := env.ReadAuditLog(filepath.Join(dir, "target", "production.audit.jsonl"))
+	require.NoError(t, err)
+	require.NotEmpty(t, events)
+	last := events[len(events)-1]
+	assert.False(t, last.Allowed)
+	assert.Equal(t, env.ActionWrite, last.Action)
+
+	// The pipeline may, but not without an approval of the exact plan.
+	code, out, errOut := run("deploy", "--as", "ci")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "has no approval")
+	fp := planOf(t, out)
+	code, _, errOut = run("approve", "--as", "ci", "--plan", fp)
+	assert.Equal(t, 1, code, "the deployer may not approve its own plan")
+	assert.Contains(t, errOut, "permission denied")
+	code, _, errOut = run("approve", "--as", "rm", "--plan", "0123456789abcdef")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no longer matches the code")
+	code, out, errOut = run("approve", "--as", "rm", "--plan", fp)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Approved plan "+fp)
+
+	// The code changed after the approval: refused, nothing built.
+	stg := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+	good, err := os.ReadFile(stg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(stg, []byte("select id as order_id, customer_id, amount + 1 as amount\nfrom {{ ref('orders') }}\n"), 0o644))
+	code, _, errOut = run("deploy", "--as", "ci")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "has no approval")
+	_, err = os.Stat(db)
+	if err == nil {
+		assert.Equal(t, "0", queryOne(t, db, "select count(*) from information_schema.tables where table_schema = 'marts'"))
+	}
+	require.NoError(t, os.WriteFile(stg, good, 0o644))
+
+	code, out, errOut = run("deploy", "--as", "ci", "--plan", fp)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "Approved by rm")
+	assert.Regexp(t, `Deployment \S+: deployed`, out)
+	assert.Contains(t, out, "Post-deployment tests")
+	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+	code, out, _ = run("deployments", "--as", "ravi")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, " deployed ")
+	assert.Contains(t, out, " ci ")
+	assert.Contains(t, out, " rm ")
+}
+
+func TestProductionDeployOutsideTheWindowIsRefused(t *testing.T) {
+	dir := deployProject(t, false)
+	code, out, errOut := cliRun(t, "deploy", "--project", dir, "--target", "production", "--as", "ci")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, errOut, `outside the deploy window "deploys" (it opens next at`)
+}
+
+// TestFailedPostDeploymentTestsRollBack deploys, then deploys new data that
+// a test not attached to any changed model catches only after publishing:
+// the environment is rolled back to the previous snapshot automatically.
+func TestFailedPostDeploymentTestsRollBack(t *testing.T) {
+	dir := deployProject(t, true)
+	db := filepath.Join(dir, "target", "production.duckdb")
+	deploy := func() (int, string, string) {
+		code, out, _ := cliRun(t, "plan", "--project", dir, "--target", "production")
+		require.Equal(t, 0, code)
+		fp := planOf(t, out)
+		code, _, errOut := cliRun(t, "approve", "--project", dir, "--target", "production", "--as", "dba", "--plan", fp)
+		require.Equal(t, 0, code, errOut)
+		return cliRun(t, "deploy", "--project", dir, "--target", "production", "--as", "ci")
+	}
+	code, out, errOut := deploy()
+	require.Equal(t, 0, code, out+errOut)
+	// A singular test that reads the published mart by name: it passes
+	// against what is published before this deploy, fails after it.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tests"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tests", "assert_no_whale_customers.sql"),
+		[]byte(`select * from "marts"."customer_revenue" where revenue > 1000`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "seeds", "orders.csv"), []byte("id,customer_id,amount\n10,1,5000.00\n"), 0o644))
+	code, out, errOut = deploy()
+	assert.Equal(t, 1, code, out+errOut)
+	assert.Contains(t, out, "post-deployment tests failed: assert_no_whale_customers")
+	assert.Regexp(t, `rolled_back .*rolled back to snapshot #1`, out)
+	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+	code, out, _ = cliRun(t, "deployments", "--project", dir, "--target", "production", "--as", "ravi")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rolled_back")
+}
+
+// TestKilledDeployLeavesProductionOnItsSnapshot kills the CLI (SIGKILL)
+// while a deploy is building: production still serves its previous
+// snapshot, and the next deploy succeeds.
+func TestKilledDeployLeavesProductionOnItsSnapshot(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "vyaparbazaar")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	dir := writeProject(t, with(shop(), "environments.yml", strings.Replace(environmentsYML, "      approval: true\n      window: deploys\n", "      approval: false\n", 1)))
+	db := filepath.Join(dir, "target", "production.duckdb")
+	out, err := exec.Command(bin, "deploy", "--project", dir, "--target", "production", "--as", "ci").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	slow := "select c.id as customer_id, c.name, coalesce(sum(o.amount), 0) + count(*) * 0 as revenue from {{ ref('customers') }} c " +
+		"left join {{ ref('stg_orders') }} o on o.customer_id = c.id, range(60000) a, range(60000) b group by 1, 2"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "customer_revenue.sql"), []byte(slow), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "seeds", "orders.csv"), []byte("id,customer_id,amount\n10,1,1.00\n"), 0o644))
+	cmd := exec.Command(bin, "deploy", "--project", dir, "--target", "production", "--as", "ci", "--verbose", "--threads", "1")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "START customer_revenue") {
+				close(started)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-started:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deploy never started customer_revenue")
+	}
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+
+	// The seed and staging model of the killed deploy were built but never
+	// published: readers see the first deploy, whole.
+	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+	assert.Equal(t, "3", queryOne(t, db, "select count(*) from main.stg_orders"))
+	assert.Equal(t, "1", queryOne(t, db, "select max(id) from _dataops.snapshots"))
+	code, outS, _ := cliRun(t, "deployments", "--project", dir, "--target", "production", "--as", "ravi")
+	require.Equal(t, 0, code)
+	assert.Contains(t, outS, " running ", "the killed deploy's record says it never finished")
+}
+
+func TestDeployWhileAnotherProcessHoldsTheEnvironment(t *testing.T) {
+	dir := deployProject(t, true)
+	db := filepath.Join(dir, "target", "staging.duckdb")
+	require.NoError(t, os.MkdirAll(filepath.Dir(db), 0o755))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
+	cmd.Env = append(os.Environ(), "VYAPARBAZAAR_HOLD_LOCK="+db)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	buf := make([]byte, 7)
+	_, err = stdout.Read(buf)
+	require.NoError(t, err)
+	code, _, errOut := cliRun(t, "deploy", "--project", dir, "--target", "staging", "--lock-retries", "1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "another process (a deploy, a build or the daemon) holds the environment")
+	assert.Contains(t, errOut, fmt.Sprintf("PID %d", cmd.Process.Pid))
+}
