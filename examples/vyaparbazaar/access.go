@@ -66,7 +66,7 @@ func commandAction(cmd string, positional []string) (env.Action, bool) {
 	switch cmd {
 	case "query", "history", "status", "deployments", "plan":
 		return env.ActionRead, true
-	case "build", "run", "test", "seed", "retry", "demo", "generate", "serve", "deploy", "refresh":
+	case "build", "run", "test", "seed", "retry", "demo", "generate", "serve", "deploy", "refresh", "perf":
 		return env.ActionWrite, true
 	case "approve":
 		return env.ActionApprove, true

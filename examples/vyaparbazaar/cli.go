@@ -56,6 +56,7 @@ Commands:
   approve   approve the current plan for --target: approve --target production --plan FINGERPRINT
   deploy    build what changed and its downstream, test, publish; post-deployment tests roll back on failure
   deployments  the deployment records of --target
+  perf      build the critical models (or --select) and fail when one is slower than --threshold (1.5) × its baseline
   snapshots what readers see and when: list | show ID | diff A [B] | rollback ID|--undo | restore-at TIME
             | gc [--keep-last N --keep-for D --dry-run] | compact | backup DIR | restore DIR [--force]
 
@@ -119,8 +120,9 @@ type cliOptions struct {
 	limit    int
 	as       string
 	// deploy
-	plan    string
-	comment string
+	plan      string
+	comment   string
+	threshold float64
 }
 
 // exitError carries an exit code and a message for the user.
@@ -194,6 +196,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.deployCmd(ctx)
 	case "deployments":
 		err = c.deploymentsCmd(ctx)
+	case "perf":
+		err = c.perfCmd(ctx)
 	default:
 		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usageText())
 		return 2
@@ -269,6 +273,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.StringVar(&o.as, "as", "", "")
 	fs.StringVar(&o.plan, "plan", "", "")
 	fs.StringVar(&o.comment, "comment", "", "")
+	fs.Float64Var(&o.threshold, "threshold", 1.5, "")
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {

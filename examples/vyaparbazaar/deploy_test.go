@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vyaparbazaar/dataops/env"
+	"github.com/vyaparbazaar/dataops/env/duckenv"
 )
 
 // environmentsYML configures staging (automatic deploys) and production
@@ -281,4 +282,36 @@ func TestDeployWhileAnotherProcessHoldsTheEnvironment(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "another process (a deploy, a build or the daemon) holds the environment")
 	assert.Contains(t, errOut, fmt.Sprintf("PID %d", cmd.Process.Pid))
+}
+
+// TestPerfFailsAboveTheBaseline records three past runs in which the
+// critical model took 1 ms, then makes it take far longer (a large join):
+// perf fails and names it. Models without enough history are reported, not
+// failed.
+func TestPerfFailsAboveTheBaseline(t *testing.T) {
+	files := with(shop(), "models/marts/schema.yml", strings.Replace(shop()["models/marts/schema.yml"],
+		"  - name: customer_revenue\n", "  - name: customer_revenue\n    meta: {critical: true}\n", 1))
+	dir := writeProject(t, files)
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	code, out, errOut = cliRun(t, "perf", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "no baseline yet")
+
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	e, err := duckenv.Open(t.Context(), duckenv.Config{Path: db})
+	require.NoError(t, err)
+	for i := range 3 {
+		at := time.Now().Add(-time.Duration(3-i) * time.Hour)
+		res := fmt.Sprintf(`[{"unique_id":"customer_revenue","resource_type":"model","status":"success","finished_at":%q,"execution_time_ns":1000000,"rows_affected":3}]`, at.Format(time.RFC3339Nano))
+		require.NoError(t, e.RecordRun(t.Context(), duckenv.RunRecord{RunID: fmt.Sprintf("past-%d", i), StartedAt: at, FinishedAt: at, Status: "success", Results: []byte(res)}))
+	}
+	require.NoError(t, e.Close())
+	slow := "select c.id as customer_id, c.name, coalesce(sum(o.amount), 0) + min(a.range * 0) as revenue from {{ ref('customers') }} c " +
+		"left join {{ ref('stg_orders') }} o on o.customer_id = c.id, range(3000) a, range(3000) b group by 1, 2"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "customer_revenue.sql"), []byte(slow), 0o644))
+	code, out, errOut = cliRun(t, "perf", "--project", dir)
+	assert.Equal(t, 1, code, out)
+	assert.Regexp(t, `customer_revenue\s+\S+\s+1ms\s+[0-9.]+\s+SLOWER than 150%`, out)
+	assert.Contains(t, errOut, "perf: 1 model above 150% of the baseline: [customer_revenue]")
 }
