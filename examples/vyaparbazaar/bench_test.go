@@ -4,13 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/vyaparbazaar/dataops/dag"
+	"github.com/vyaparbazaar/dataops/env"
 	"github.com/vyaparbazaar/dataops/env/duckenv"
 	"github.com/vyaparbazaar/dataops/examples/vyaparbazaar/demo"
 	"github.com/vyaparbazaar/dataops/orchestrate"
@@ -352,4 +357,113 @@ func BenchmarkPublishOverhead(b *testing.B) {
 	b.ReportMetric(plain.Seconds()/n, "plain-swap-s")
 	b.ReportMetric(wap.Seconds()/n, "write-audit-publish-s")
 	b.ReportMetric(wap.Seconds()/plain.Seconds(), "publish-overhead-ratio")
+}
+
+// BenchmarkModifiedOnlyBuild compares a CI build of what changed — one
+// staging model (stg_orders) edited, selected with state:modified+ against
+// the manifest of the unchanged project — with a full build of the demo
+// (scale DATAOPS_BENCH_SCALE, default 0.1), interleaved on the same
+// database. Metric: modified-over-full ratio.
+func BenchmarkModifiedOnlyBuild(b *testing.B) {
+	scale := 0.1
+	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = v
+	}
+	ctx := context.Background()
+	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), "ci.duckdb")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	orig, err := project.Load(ctx, demo.Project(), project.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The edited project: stg_orders gets one more column.
+	edited := fstest.MapFS{}
+	if err := fs.WalkDir(demo.Project(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(demo.Project(), path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(path, "models/staging/stg_orders.sql") {
+			data = []byte(strings.Replace(string(data), "select", "select 1 as ci_marker,", 1))
+		}
+		edited[path] = &fstest.MapFile{Data: data}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := project.Load(ctx, edited, project.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fp := func(p *project.Project) map[string]env.Fingerprint {
+		st, err := p.State()
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := map[string]env.Fingerprint{}
+		for k, v := range st {
+			out[k] = env.Fingerprint{Kind: v.Kind, Own: v.Own, Full: v.Full}
+		}
+		return out
+	}
+	dp := env.NewDeployPlan("staging", p.Fingerprint(), "", fp(p), fp(orig))
+	if len(dp.Modified) != 1 || dp.Modified[0] != "stg_orders" {
+		b.Fatalf("plan: modified %v", dp.Modified)
+	}
+	full, err := orchestrate.NewPlan(p, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	changed, err := orchestrate.NewPlanWith(p, dag.SelectOptions{Select: []string{"state:modified+"}, State: dp.State()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	build := func(plan *orchestrate.Plan) time.Duration {
+		if _, err := e.DB().ExecContext(ctx, "CHECKPOINT"); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		run, err := orchestrate.ExecutePlan(ctx, plan, orchestrate.Options{Threads: 4, Runner: e.Runner(duckenv.RunnerOptions{Now: demo.Now})})
+		if err != nil || !run.OK() {
+			b.Fatal("build failed", err)
+		}
+		return time.Since(start)
+	}
+	build(full)
+	var tf, tc time.Duration
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			tf += build(full)
+			tc += build(changed)
+		} else {
+			tc += build(changed)
+			tf += build(full)
+		}
+		i++
+		b.StopTimer()
+		if _, err := e.GC(ctx, duckenv.GCOptions{Retention: &snapshot.Retention{KeepLast: 2}}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(len(full.Order)), "full-nodes")
+	b.ReportMetric(float64(len(changed.Order)), "modified-nodes")
+	b.ReportMetric(tf.Seconds()/n, "full-s")
+	b.ReportMetric(tc.Seconds()/n, "modified-s")
+	b.ReportMetric(tc.Seconds()/tf.Seconds(), "modified-over-full-ratio")
 }
