@@ -103,6 +103,8 @@ type cliOptions struct {
 	format      string
 	verbose     bool
 	logLevel    string
+	// bind: compile also binds every model and test (bind.go).
+	bind bool
 	positional  []string
 	// snapshots
 	keepLast int
@@ -234,6 +236,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.StringVar(&o.format, "format", "", "")
 	fs.StringVar(&o.format, "output", "", "")
 	fs.BoolVar(&o.verbose, "verbose", false, "")
+	fs.BoolVar(&o.bind, "bind", true, "")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "")
 	fs.IntVar(&o.keepLast, "keep-last", -1, "")
 	fs.DurationVar(&o.keepFor, "keep-for", -1, "")
@@ -870,6 +873,9 @@ func (c *cli) compile(ctx context.Context) error {
 		}
 		comp, err := p.Compile(n.Name, project.CompileState{})
 		if err != nil {
+			if c.opts.bind {
+				continue // reported with the binding errors
+			}
 			return err
 		}
 		rel := comp.Path
@@ -889,11 +895,16 @@ func (c *cli) compile(ctx context.Context) error {
 		compiled = append(compiled, out)
 		lastSQL = comp.SQL
 	}
+	summary := c.stdout
 	if len(compiled) == 1 {
 		fmt.Fprintln(c.stdout, lastSQL)
-		return nil
+		summary = c.stderr
+	} else {
+		fmt.Fprintf(c.stdout, "Compiled %d nodes into %s\n", len(compiled), filepath.Join(targetPath, "compiled"))
 	}
-	fmt.Fprintf(c.stdout, "Compiled %d nodes into %s\n", len(compiled), filepath.Join(targetPath, "compiled"))
+	if c.opts.bind {
+		return c.bindCheck(ctx, p, plan, targetPath, summary)
+	}
 	return nil
 }
 
