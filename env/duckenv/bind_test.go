@@ -33,7 +33,7 @@ sources:
           - {name: ordered_at, data_type: timestamp}
           - {name: status, data_type: varchar}
 `,
-		"seeds/regions.csv": "customer_id,region\n1,west\n2,north\n",
+		"seeds/regions.csv":             "customer_id,region\n1,west\n2,north\n",
 		"models/staging/stg_orders.sql": "select\n    id as order_id,\n    customer_id,\n    amount,\n    cast(ordered_at as date) as order_date,\n    status\nfrom {{ source('raw', 'orders') }}\n",
 		"models/staging/int_paid.sql":   "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('stg_orders') }} where status = 'paid'\n",
 		"models/marts/mart_revenue.sql": "select\n    p.order_date,\n    r.region,\n    sum(p.amount) as revenue\nfrom {{ ref('int_paid') }} p\njoin {{ ref('regions') }} r using (customer_id)\ngroup by 1, 2\n",

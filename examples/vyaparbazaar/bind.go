@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
-	"path/filepath"
 	"time"
 
 	"github.com/vyaparbazaar/dataops/env/duckenv"

@@ -104,8 +104,8 @@ type cliOptions struct {
 	verbose     bool
 	logLevel    string
 	// bind: compile also binds every model and test (bind.go).
-	bind bool
-	positional  []string
+	bind       bool
+	positional []string
 	// snapshots
 	keepLast int
 	keepFor  time.Duration

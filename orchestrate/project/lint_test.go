@@ -14,7 +14,7 @@ import (
 // lintClean is a project every rule passes.
 func lintClean() map[string]string {
 	return map[string]string{
-		"dbt_project.yml": "name: shop\nversion: '1.0'\nmodels:\n  shop:\n    marts:\n      +materialized: table\n      +meta:\n        owner: finance\n",
+		"dbt_project.yml":               "name: shop\nversion: '1.0'\nmodels:\n  shop:\n    marts:\n      +materialized: table\n      +meta:\n        owner: finance\n",
 		"models/staging/stg_orders.sql": "with src as (\n    select * from {{ source('raw', 'orders') }}\n)\nselect id as order_id, amount from src\n",
 		"models/staging/_sources.yml":   "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n",
 		"models/staging/schema.yml":     "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: order_id\n        data_tests: [unique, not_null]\n",
