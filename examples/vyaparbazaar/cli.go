@@ -103,9 +103,7 @@ type cliOptions struct {
 	format      string
 	verbose     bool
 	logLevel    string
-	// bind: compile also binds every model and test (bind.go).
-	bind       bool
-	positional []string
+	positional  []string
 	// snapshots
 	keepLast int
 	keepFor  time.Duration
@@ -113,6 +111,8 @@ type cliOptions struct {
 	force    bool
 	undo     bool
 	limit    int
+	// bind: compile also binds every model and test (bind.go).
+	bind bool
 }
 
 // exitError carries an exit code and a message for the user.

@@ -241,8 +241,8 @@ func (l *linter) layerPrefix(ms *modelState) {
 	if prefix == "" {
 		want := "stg_, int_, dim_, fct_, mart_ or ml_"
 		if fl, _ := l.folderLayer(m); fl != "" {
-			if p := prefixOf(fl); p != "" {
-				want = p
+			if allowed, ok := folderPrefixLayers[fl]; ok {
+				want = prefixesOf(allowed)
 			}
 		}
 		l.report(RuleLayerPrefix, ms, m.Path, 1, "name has no layer prefix: rename it to start with %s", want)
