@@ -210,6 +210,23 @@ func TestBindSourceColumnsFromDatabase(t *testing.T) {
 	assert.Empty(t, rep.Notes)
 	assert.Equal(t, SourceColumnsDatabase, rep.Sources["raw.orders"])
 
+	// An environment this process already has open serves the same way.
+	open, err := Open(t.Context(), Config{Path: dbPath})
+	require.NoError(t, err)
+	defer open.Close()
+	rep, err = Bind(t.Context(), p, BindOptions{Sources: open})
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Empty(t, rep.Skipped)
+	assert.Equal(t, SourceColumnsDatabase, rep.Sources["raw.orders"])
+	// Its path is refused (a second instance must not attach a file this
+	// process writes): declared columns only, with a note.
+	rep, err = Bind(t.Context(), p, BindOptions{SourceDB: dbPath})
+	require.NoError(t, err)
+	require.Len(t, rep.Notes, 1)
+	assert.Contains(t, rep.Notes[0], "source database "+dbPath+" is open in this process")
+	require.NoError(t, open.Close())
+
 	// An unknown column against the database's columns is reported.
 	p = loadFS(t, bindProject(map[string]string{
 		"models/sources.yml":            undeclared["models/sources.yml"],
