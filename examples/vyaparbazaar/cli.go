@@ -44,7 +44,8 @@ Commands:
   retry     re-run only what failed, fell back or was skipped in the last run (also a run that died)
   test      run data tests only
   seed      load seeds only
-  compile   render the SQL of the selected models and tests to target/compiled (and stdout for one node)
+  compile   render the selected models and tests to target/compiled and bind them against an empty copy
+            of the schema (syntax, unknown columns, type errors; file:line); --bind=false renders only
   ls        list the selected nodes
   graph     print the DAG as Mermaid (default) or DOT
   query     run one read-only SQL statement: query "select ..."
@@ -123,6 +124,8 @@ type cliOptions struct {
 	plan      string
 	comment   string
 	threshold float64
+	// bind: compile also binds every model and test (bind.go).
+	bind bool
 }
 
 // exitError carries an exit code and a message for the user.
@@ -263,6 +266,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.StringVar(&o.format, "format", "", "")
 	fs.StringVar(&o.format, "output", "", "")
 	fs.BoolVar(&o.verbose, "verbose", false, "")
+	fs.BoolVar(&o.bind, "bind", true, "")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "")
 	fs.IntVar(&o.keepLast, "keep-last", -1, "")
 	fs.DurationVar(&o.keepFor, "keep-for", -1, "")
@@ -1002,6 +1006,9 @@ func (c *cli) compile(ctx context.Context) error {
 		}
 		comp, err := p.Compile(n.Name, project.CompileState{})
 		if err != nil {
+			if c.opts.bind {
+				continue // reported with the binding errors
+			}
 			return err
 		}
 		rel := comp.Path
@@ -1021,11 +1028,16 @@ func (c *cli) compile(ctx context.Context) error {
 		compiled = append(compiled, out)
 		lastSQL = comp.SQL
 	}
+	summary := c.stdout
 	if len(compiled) == 1 {
 		fmt.Fprintln(c.stdout, lastSQL)
-		return nil
+		summary = c.stderr
+	} else {
+		fmt.Fprintf(c.stdout, "Compiled %d nodes into %s\n", len(compiled), filepath.Join(targetPath, "compiled"))
 	}
-	fmt.Fprintf(c.stdout, "Compiled %d nodes into %s\n", len(compiled), filepath.Join(targetPath, "compiled"))
+	if c.opts.bind {
+		return c.bindCheck(ctx, p, plan, targetPath, summary)
+	}
 	return nil
 }
 
