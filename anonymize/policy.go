@@ -451,7 +451,7 @@ func (p *Policy) Check() error {
 			fail(t.Line, t.Name, "", "listed twice")
 		}
 		seen[t.Name] = true
-		for _, col := range sortedKeys(t.Columns) {
+		for _, col := range t.columnOrder() {
 			r := t.Columns[col]
 			switch r.Kind {
 			case Keep:
@@ -515,5 +515,12 @@ func sortedKeys[V any](m map[string]V) []string {
 		ks = append(ks, k)
 	}
 	slices.Sort(ks)
+	return ks
+}
+
+// columnOrder returns the column names in file order (then by name).
+func (t *Table) columnOrder() []string {
+	ks := sortedKeys(t.Columns)
+	slices.SortStableFunc(ks, func(a, b string) int { return t.Columns[a].Line - t.Columns[b].Line })
 	return ks
 }
