@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,7 +17,14 @@ import (
 	"github.com/vyaparbazaar/dataops/internal/sqlident"
 )
 
-const benchRows = 10_000_000
+// benchRows is the benchmark tables' size: 10 M rows, or
+// $ANON_BENCH_ROWS for a quicker look.
+var benchRows = func() int {
+	if n, err := strconv.Atoi(os.Getenv("ANON_BENCH_ROWS")); err == nil && n > 0 {
+		return n
+	}
+	return 10_000_000
+}()
 
 // benchDB creates a DuckDB file with stmts (data made inside DuckDB with
 // range()).
@@ -80,7 +89,7 @@ func BenchmarkAnonymize10M(b *testing.B) {
 		}
 		anonT += time.Since(st)
 		st = time.Now()
-		res, err := Run(ctx, src, filepath.Join(dir, fmt.Sprintf("full%d.duckdb", i)), policy, Options{Key: testKey, MemoryLimit: "1GB"})
+		res, err := Run(ctx, src, filepath.Join(dir, fmt.Sprintf("full%d.duckdb", i)), policy, Options{Key: testKey, MemoryLimit: "1GB", Progress: func(p Progress) { b.Logf("%s %s %d rows %v", p.Step, p.Table, p.Rows, p.Elapsed) }})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -94,8 +103,8 @@ func BenchmarkAnonymize10M(b *testing.B) {
 	b.ReportMetric(copyT.Seconds()/n, "copy-s")
 	b.ReportMetric(fullT.Seconds()/n, "with-leak-check-s")
 	b.ReportMetric(copyT.Seconds()/anonT.Seconds(), "throughput-ratio")
-	b.ReportMetric(benchRows*n/anonT.Seconds(), "rows/s")
-	b.ReportMetric(benchRows*n/fullT.Seconds(), "rows/s-with-leak-check")
+	b.ReportMetric(float64(benchRows)*n/anonT.Seconds(), "rows/s")
+	b.ReportMetric(float64(benchRows)*n/fullT.Seconds(), "rows/s-with-leak-check")
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB")

@@ -493,11 +493,17 @@ func (s *session) leakCheck(ctx context.Context, pl *plan, rep *LeakReport) erro
 	if len(parts) == 0 {
 		return nil
 	}
-	q := "CREATE OR REPLACE TEMP TABLE _anon_orig AS SELECT DISTINCT v FROM (" + strings.Join(parts, " UNION ALL ") + ") WHERE length(v) >= " + strconv.Itoa(minLeakLen)
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+	// Pass 1: 64-bit hashes of the distinct originals (8 bytes each, not
+	// the strings), and one semi-join per output table of all its
+	// columns at once against them: candidates only.
+	origins := "SELECT v FROM (" + strings.Join(parts, " UNION ALL ") + ") WHERE length(v) >= " + strconv.Itoa(minLeakLen)
+	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _anon_orig AS SELECT DISTINCT hash(v) AS h FROM ("+origins+")"); err != nil {
 		return fmt.Errorf("anonymize: leak check: %w", err)
 	}
 	if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM _anon_orig").Scan(&rep.Values); err != nil {
+		return fmt.Errorf("anonymize: leak check: %w", err)
+	}
+	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _anon_cand (col VARCHAR, v VARCHAR)"); err != nil {
 		return fmt.Errorf("anonymize: leak check: %w", err)
 	}
 	for _, pt := range pl.tables {
@@ -507,32 +513,41 @@ func (s *session) leakCheck(ctx context.Context, pl *plan, rep *LeakReport) erro
 				continue
 			}
 			rep.Columns++
-			qc := sqlident.Quote(c.Name)
-			sub = append(sub, fmt.Sprintf("SELECT %s AS col, count(*) AS n FROM (SELECT DISTINCT CAST(%s AS VARCHAR) AS v FROM %s) x SEMI JOIN _anon_orig o ON x.v = o.v",
-				sqlident.Literal(c.Name), qc, pt.dstRef()))
+			sub = append(sub, fmt.Sprintf("SELECT %s AS col, CAST(%s AS VARCHAR) AS v FROM %s",
+				sqlident.Literal(pt.src.key()+"."+c.Name), sqlident.Quote(c.Name), pt.dstRef()))
 		}
 		if len(sub) == 0 {
 			continue
 		}
-		rows, err := s.conn.QueryContext(ctx, strings.Join(sub, " UNION ALL "))
-		if err != nil {
+		q := "INSERT INTO _anon_cand SELECT DISTINCT col, v FROM (" + strings.Join(sub, " UNION ALL ") + ") x WHERE length(v) >= " + strconv.Itoa(minLeakLen) +
+			" AND hash(v) IN (SELECT h FROM _anon_orig)"
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("anonymize: leak check %s: %w", pt.src.key(), err)
 		}
-		for rows.Next() {
-			var col string
-			var n int64
-			if err := rows.Scan(&col, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("anonymize: leak check %s: %w", pt.src.key(), err)
-			}
-			if n > 0 {
-				rep.Hits = append(rep.Hits, LeakHit{Column: pt.src.key() + "." + col, Count: n})
-			}
+	}
+	var cands int64
+	if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM _anon_cand").Scan(&cands); err != nil {
+		return fmt.Errorf("anonymize: leak check: %w", err)
+	}
+	if cands == 0 {
+		return nil
+	}
+	// Pass 2: confirm the (few) candidates against the original strings;
+	// a hash collision is not a leak.
+	rows, err := s.conn.QueryContext(ctx, "SELECT col, count(DISTINCT v) FROM _anon_cand c SEMI JOIN ("+origins+") o USING (v) GROUP BY col ORDER BY col")
+	if err != nil {
+		return fmt.Errorf("anonymize: leak check: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h LeakHit
+		if err := rows.Scan(&h.Column, &h.Count); err != nil {
+			return fmt.Errorf("anonymize: leak check: %w", err)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("anonymize: leak check %s: %w", pt.src.key(), err)
-		}
+		rep.Hits = append(rep.Hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("anonymize: leak check: %w", err)
 	}
 	return nil
 }
