@@ -80,15 +80,27 @@ func BenchmarkAnonymize10M(b *testing.B) {
 		"email": {Kind: Pseudonymize}, "phone": {Kind: Pseudonymize}, "pan": {Kind: Pseudonymize},
 		"full_name": {Kind: Pseudonymize}, "customer_ref": {Kind: Pseudonymize},
 	}}}}
+	// The machine is shared and noisy: copy and anonymize alternate,
+	// twice each, and the best time of each counts.
 	var copyT, anonT, fullT time.Duration
 	for i := 0; b.Loop(); i++ {
-		copyT += copyTable(ctx, b, src, filepath.Join(dir, fmt.Sprintf("copy%d.duckdb", i)))
-		st := time.Now()
-		if _, err := Run(ctx, src, filepath.Join(dir, fmt.Sprintf("anon%d.duckdb", i)), policy, Options{Key: testKey, MemoryLimit: "1GB", NoLeakCheck: true}); err != nil {
-			b.Fatal(err)
+		best := func(d *time.Duration, v time.Duration) {
+			if *d == 0 || v < *d {
+				*d = v
+			}
 		}
-		anonT += time.Since(st)
-		st = time.Now()
+		var c, a time.Duration
+		for r := range 2 {
+			best(&c, copyTable(ctx, b, src, filepath.Join(dir, fmt.Sprintf("copy%d-%d.duckdb", i, r))))
+			st := time.Now()
+			if _, err := Run(ctx, src, filepath.Join(dir, fmt.Sprintf("anon%d-%d.duckdb", i, r)), policy, Options{Key: testKey, MemoryLimit: "1GB", NoLeakCheck: true}); err != nil {
+				b.Fatal(err)
+			}
+			best(&a, time.Since(st))
+		}
+		copyT += c
+		anonT += a
+		st := time.Now()
 		res, err := Run(ctx, src, filepath.Join(dir, fmt.Sprintf("full%d.duckdb", i)), policy, Options{Key: testKey, MemoryLimit: "1GB", Progress: func(p Progress) { b.Logf("%s %s %d rows %v", p.Step, p.Table, p.Rows, p.Elapsed) }})
 		if err != nil {
 			b.Fatal(err)

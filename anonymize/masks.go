@@ -24,10 +24,15 @@ func digest(st *prfState, buf []byte, domain, v string) []byte {
 // HMAC-SHA-256, base32 (26 characters). The same value gives the same
 // pseudonym in every table and run with the same key.
 func pseudoString(st *prfState, buf []byte, v string) string {
-	d := digest(st, buf, "pseudo", v)
 	var out [26]byte
+	return string(pseudoInto(&out, st, buf, v))
+}
+
+// pseudoInto writes the pseudonym of v into out (no allocation).
+func pseudoInto(out *[26]byte, st *prfState, buf []byte, v string) []byte {
+	d := digest(st, buf, "pseudo", v)
 	b32.Encode(out[:], d[:16])
-	return string(out[:])
+	return out[:]
 }
 
 // digitStream yields pseudorandom decimal digits from a digest.

@@ -111,6 +111,16 @@ func resolve(p *Policy, tables []*srcTable) (*plan, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// dropped tables are neither scanned nor written
+	kept := pl.tables[:0]
+	for _, pt := range pl.tables {
+		if pt.pol != nil && pt.pol.Drop {
+			delete(byKey, pt.src.key())
+			continue
+		}
+		kept = append(kept, pt)
+	}
+	pl.tables = kept
 	// references
 	for _, pt := range pl.tables {
 		if pt.pol == nil {
@@ -130,7 +140,7 @@ func resolve(p *Policy, tables []*srcTable) (*plan, error) {
 			}
 			parent := byKey[qualify(ref[:i])]
 			if parent == nil || parent.pol == nil {
-				fail(l, pt.pol.Name, col, "references %s: that table is not in the policy", ref[:i])
+				fail(l, pt.pol.Name, col, "references %s: that table is not in the policy (or is dropped)", ref[:i])
 				continue
 			}
 			if parent.pk() != ref[i+1:] {

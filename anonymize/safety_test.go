@@ -265,3 +265,15 @@ func TestKeyNeverReachesLogsOrErrors(t *testing.T) {
 		assert.Equal(t, "0", r[0])
 	}
 }
+
+func TestDroppedTableIsNeitherScannedNorWritten(t *testing.T) {
+	src := makeDB(t,
+		`CREATE TABLE audit_log AS SELECT i AS id, 'user' || i || '@gmail.com' AS email FROM range(1, 21) t(i)`,
+		`CREATE TABLE plans AS SELECT i AS plan_id, 'Plan ' || i AS label FROM range(1, 4) t(i)`)
+	dst := filepath.Join(t.TempDir(), "out.duckdb")
+	res, err := Run(t.Context(), src, dst, mustPolicy(t, "tables:\n  audit_log: {drop: true}\n"), Options{Key: testKey})
+	require.NoError(t, err)
+	require.Len(t, res.Tables, 1)
+	assert.Equal(t, "main.plans", res.Tables[0].Name)
+	assert.Equal(t, "0", q1(t, dst, `SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log'`))
+}
