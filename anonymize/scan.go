@@ -170,19 +170,33 @@ func scanTable(ctx context.Context, conn *sql.Conn, t *srcTable, sampleRows int)
 	// Small tables: a reservoir sample (reads them whole, cheaply). Large
 	// ones: a system sample, which reads whole vectors at random places,
 	// so the cost does not grow with the table.
-	from := fmt.Sprintf("%s USING SAMPLE reservoir(%d ROWS) REPEATABLE (7)", src, sampleRows)
+	// A system sample that picked no vector (possible on a small share)
+	// falls back to the first rows: a column is never left unread.
+	froms := []string{fmt.Sprintf("%s USING SAMPLE reservoir(%d ROWS) REPEATABLE (7)", src, sampleRows)}
 	if total > int64(50*sampleRows) {
-		pct := 400 * float64(sampleRows) / float64(total)
-		from = fmt.Sprintf("(SELECT * FROM %s USING SAMPLE %s%% (system, 7) LIMIT %d)", src, strconv.FormatFloat(pct, 'f', 4, 64), sampleRows)
+		pct := 100 * float64(max(4*sampleRows, 16*2048)) / float64(total)
+		froms = []string{
+			fmt.Sprintf("(SELECT * FROM %s USING SAMPLE %s%% (system, 7) LIMIT %d)", src, strconv.FormatFloat(pct, 'f', 4, 64), sampleRows),
+			fmt.Sprintf("(SELECT * FROM %s LIMIT %d)", src, sampleRows),
+		}
 	}
-	q := fmt.Sprintf("WITH s AS (SELECT %s FROM %s) SELECT %s FROM s", strings.Join(cols, ", "), from, strings.Join(aggs, ", "))
+	for i, a := range aggs {
+		aggs[i] = "coalesce(" + a + ", 0)"
+	}
+	aggs = append(aggs, "count(*)")
 	vals := make([]int64, len(aggs))
 	ptrs := make([]any, len(aggs))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := conn.QueryRowContext(ctx, q).Scan(ptrs...); err != nil {
-		return nil, fmt.Errorf("anonymize: scan %s: %w", t.key(), err)
+	for _, from := range froms {
+		q := fmt.Sprintf("WITH s AS (SELECT %s FROM %s) SELECT %s FROM s", strings.Join(cols, ", "), from, strings.Join(aggs, ", "))
+		if err := conn.QueryRowContext(ctx, q).Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("anonymize: scan %s: %w", t.key(), err)
+		}
+		if vals[len(vals)-1] > 0 {
+			break
+		}
 	}
 	per := len(valuePatterns) + 2
 	for i, c := range text {
