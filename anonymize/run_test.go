@@ -20,6 +20,8 @@ func TestRunShopEndToEnd(t *testing.T) {
 	assert.Empty(t, res.Leaks.Hits)
 	assert.Positive(t, res.Leaks.Values)
 	assert.GreaterOrEqual(t, len(steps), 5)
+	assert.Equal(t, []string{"staging.duckdb"}, dirEntries(t, filepath.Dir(dst)), "no temporary or spill files left")
+	assert.Equal(t, "0", q1(t, dst, `SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\_anon%' ESCAPE '\'`))
 
 	// Row counts and referential integrity.
 	assert.Equal(t, "200", q1(t, dst, `SELECT count(*) FROM raw.customers`))
