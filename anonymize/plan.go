@@ -383,7 +383,14 @@ func (pt *planTable) expr(c column) (string, error) {
 		if !isText(typ) {
 			return "", fmt.Errorf("%s fits text columns, not %s", r.Kind, typ)
 		}
-		return udfName(r.Kind) + "(" + q + ")", nil
+		m := udfName(r.Kind) + "(" + q + ")"
+		if walkKinds[r.Kind] {
+			// A masked value that equals a real source value (someone
+			// else's number, by chance) is re-masked with another
+			// sub-key, so the output never shows a real one.
+			return fmt.Sprintf("CASE WHEN %s IN (SELECT v FROM _anon_real) THEN %s_2(%s) ELSE %s END", m, udfName(r.Kind), q, m), nil
+		}
+		return m, nil
 	}
 	return "", fmt.Errorf("unknown rule %q", r.Kind)
 }
@@ -408,7 +415,32 @@ func (pt *planTable) selectSQL() string {
 	return q
 }
 
+// walkKinds are the masks whose outputs live in a space small enough
+// (10^9–10^12 values) to hit real values by chance at scale.
+var walkKinds = map[Kind]bool{MaskMobile: true, MaskAadhaar: true, MaskPAN: true, MaskCard: true, MaskGSTIN: true}
+
+// realValues collects the source values of every column masked by a
+// walkKinds rule, for the re-masking in expr.
+func (s *session) realValues(ctx context.Context, pl *plan) error {
+	parts := []string{"SELECT NULL::VARCHAR AS v"}
+	for _, pt := range pl.tables {
+		for _, c := range pt.src.Cols {
+			if r, ok := pt.rules[c.Name]; ok && walkKinds[r.Kind] && isText(c.Type) {
+				parts = append(parts, fmt.Sprintf("SELECT %s FROM %s", sqlident.Quote(c.Name), pt.srcRef()))
+			}
+		}
+	}
+	q := "CREATE OR REPLACE TEMP TABLE _anon_real AS SELECT DISTINCT v FROM (" + strings.Join(parts, " UNION ALL ") + ") WHERE v IS NOT NULL"
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("anonymize: collect masked columns' values: %w", err)
+	}
+	return nil
+}
+
 func (s *session) write(ctx context.Context, pl *plan, res *Result, opts Options, log *slog.Logger) error {
+	if err := s.realValues(ctx, pl); err != nil {
+		return err
+	}
 	for _, pt := range pl.tables {
 		st := time.Now()
 		if pt.keepTemp != "" {

@@ -277,3 +277,21 @@ func TestDroppedTableIsNeitherScannedNorWritten(t *testing.T) {
 	assert.Equal(t, "main.plans", res.Tables[0].Name)
 	assert.Equal(t, "0", q1(t, dst, `SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log'`))
 }
+
+func TestMaskedValueEqualToARealOneIsRemasked(t *testing.T) {
+	// Customer 2's real number is, by construction, what customer 1's
+	// number masks to: without re-masking the output would show it.
+	p := newPRF(testKey, "mask")
+	st := p.get()
+	clash := maskMobile(st, nil, "+919876543210")
+	p.put(st)
+	src := makeDB(t, `CREATE TABLE customers AS SELECT * FROM (VALUES (1, '+919876543210'), (2, '`+clash+`'), (3, '+917000000001')) t(customer_id, phone)`)
+	dst := filepath.Join(t.TempDir(), "out.duckdb")
+	res, err := Run(t.Context(), src, dst, mustPolicy(t, "tables:\n  customers:\n    columns:\n      phone: mask_mobile\n"), Options{Key: testKey})
+	require.NoError(t, err)
+	assert.Empty(t, res.Leaks.Hits)
+	phone1 := q1(t, dst, `SELECT phone FROM customers WHERE customer_id = 1`)
+	assert.NotEqual(t, clash, phone1)
+	assert.Regexp(t, `^\+91[6-9]\d{9}$`, phone1)
+	assert.Equal(t, "0", q1(t, dst, `SELECT count(*) FROM customers WHERE phone IN ('+919876543210', '`+clash+`', '+917000000001')`))
+}

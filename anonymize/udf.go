@@ -135,6 +135,14 @@ func registerUDFs(conn *sql.Conn, key []byte, seed int64) error {
 			return fmt.Errorf("anonymize: register %s: %w", udfName(k), err)
 		}
 	}
+	// Second-round masks (another sub-key, same formats) for outputs that
+	// happen to equal a real source value (see walkKinds).
+	mask2 := newPRF(key, "mask2")
+	for k := range walkKinds {
+		if err := duckdb.RegisterScalarUDF(conn, udfName(k)+"_2", &stringUDF{p: mask2, fn: stringUDFs[k]}); err != nil {
+			return fmt.Errorf("anonymize: register %s_2: %w", udfName(k), err)
+		}
+	}
 	if err := duckdb.RegisterScalarUDF(conn, "_anon_int", &intUDF{f: feistel{p: newPRF(key, "int")}}); err != nil {
 		return fmt.Errorf("anonymize: register _anon_int: %w", err)
 	}
