@@ -57,9 +57,12 @@ type Refresh struct {
 	// Policy is the anonymize policy file (project-relative) for
 	// anonymized data; default anonymize.yml.
 	Policy string `yaml:"policy"`
-	// Fraction and Seed configure the sample for sample data.
+	// Fraction, Seed and Root configure the sample for sample data: the
+	// share of Root's rows kept (default customers), and everything that
+	// references them.
 	Fraction float64 `yaml:"fraction"`
 	Seed     int64   `yaml:"seed"`
+	Root     string  `yaml:"root"`
 }
 
 // Deploy constrains deployments to an environment.

@@ -403,3 +403,14 @@ func TestTargetDirFiles(t *testing.T) {
 	assert.FileExists(t, filepath.Join(target, "compiled", "models", "bad.sql"))
 	assert.FileExists(t, filepath.Join(target, "run", "models", "bad.sql"))
 }
+
+func TestSchemaNamedLikeTheDatabaseFileIsAClearError(t *testing.T) {
+	e, err := Open(t.Context(), Config{Path: filepath.Join(t.TempDir(), "staging.duckdb")})
+	require.NoError(t, err)
+	defer e.Close()
+	n := modelNode("stg_orders", "models/stg_orders.sql", "select 1 as id", "table")
+	n.Spec.(*project.Model).Schema = "staging"
+	_, err = run(t, e, RunnerOptions{}, n)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `the database file staging.duckdb gives DuckDB the catalog name "staging", the same as schema "staging"`)
+}

@@ -47,6 +47,10 @@ type RunnerOptions struct {
 	// time.Now.
 	Now func() time.Time
 
+	// FreshnessWarnOnly turns source freshness errors into warnings (a
+	// dev environment of sampled data is older than production's by
+	// design).
+	FreshnessWarnOnly bool
 	// Unversioned builds tables in place, each swapped in by one
 	// transaction when it is built: no versions, no tests before publish,
 	// no snapshots. By default (false) the runner is write–audit–publish:
@@ -598,6 +602,16 @@ func (r *Runner) ensureSchema(ctx context.Context, s *session, schema string) er
 WHERE catalog_name = current_database() AND lower(schema_name) = lower(?)`, schema)
 	if err != nil {
 		return err
+	}
+	var catalog string
+	if err := s.conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&catalog); err != nil {
+		return err
+	}
+	if strings.EqualFold(catalog, schema) {
+		// DuckDB names the catalog after the file: "staging"."x" would be
+		// ambiguous between the catalog and the schema.
+		return fmt.Errorf("the database file %s gives DuckDB the catalog name %q, the same as schema %q: references to it would be ambiguous; rename the file (e.g. %s_env.duckdb)",
+			filepath.Base(r.env.path), catalog, schema, catalog)
 	}
 	if n == 0 {
 		if err := s.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlident.Quote(schema)); err != nil {

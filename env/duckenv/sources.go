@@ -235,6 +235,14 @@ func (r *Runner) inspectSource(ctx context.Context, s *session, sp *sourceSpec, 
 		return st, loc.errorf(nil, "loaded_at_field %s: %v", field, err)
 	}
 	warnAfter, errorAfter := sp.src.WarnAfter, sp.src.ErrorAfter
+	if r.opts.FreshnessWarnOnly && errorAfter > 0 {
+		// A sample's newest rows are older than production's: report,
+		// do not fail.
+		if warnAfter == 0 || warnAfter > errorAfter {
+			warnAfter = errorAfter
+		}
+		errorAfter = 0
+	}
 	if !ok {
 		if errorAfter > 0 {
 			return st, &StaleSourceError{Source: sp.name, Path: sp.path, Line: sp.line, Field: field, Threshold: errorAfter}

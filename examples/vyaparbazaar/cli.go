@@ -57,6 +57,8 @@ Commands:
   approve   approve the current plan for --target: approve --target production --plan FINGERPRINT
   deploy    build what changed and its downstream, test, publish; post-deployment tests roll back on failure
   deployments  the deployment records of --target
+  refresh   refresh --target from production: anonymized (staging) or a consistent sample (dev); fails closed
+            on PII without a rule; --from-backup DIR reads a backup instead of the live database
   perf      build the critical models (or --select) and fail when one is slower than --threshold (1.5) × its baseline
   snapshots what readers see and when: list | show ID | diff A [B] | rollback ID|--undo | restore-at TIME
             | gc [--keep-last N --keep-for D --dry-run] | compact | backup DIR | restore DIR [--force]
@@ -124,6 +126,9 @@ type cliOptions struct {
 	plan      string
 	comment   string
 	threshold float64
+	// refresh
+	fromBackup string
+	keyFile    string
 	// bind: compile also binds every model and test (bind.go).
 	bind bool
 }
@@ -201,6 +206,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.deploymentsCmd(ctx)
 	case "perf":
 		err = c.perfCmd(ctx)
+	case "refresh":
+		err = c.refreshCmd(ctx)
 	default:
 		fmt.Fprintf(stderr, "vyaparbazaar: unknown command %q\n\n%s", cmd, usageText())
 		return 2
@@ -278,6 +285,8 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.StringVar(&o.plan, "plan", "", "")
 	fs.StringVar(&o.comment, "comment", "", "")
 	fs.Float64Var(&o.threshold, "threshold", 1.5, "")
+	fs.StringVar(&o.fromBackup, "from-backup", "", "")
+	fs.StringVar(&o.keyFile, "key-file", "", "")
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -642,6 +651,9 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 func (c *cli) runnerOptions(targetPath, runID, cmd string) duckenv.RunnerOptions {
 	o := duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath, ProjectDir: c.opts.projectDir,
 		RunID: runID, Actor: actor(cmd), Fingerprint: c.fingerprint, GitCommit: c.gitCommit}
+	if c.envSettings != nil && c.envSettings.Data == env.DataSample && c.envCfg != nil && c.envCfg.File != "" {
+		o.FreshnessWarnOnly = true
+	}
 	switch {
 	case !c.opts.asOf.IsZero():
 		asOf := c.opts.asOf

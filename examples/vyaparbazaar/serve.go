@@ -38,6 +38,16 @@ var operations = map[string]func(ctx context.Context, d *daemon) error{
 		}
 		return err
 	},
+	// refresh: the environment's refresh (environments.yml) from production,
+	// anonymized or sampled, read from production's newest backup when its
+	// daemon holds the file.
+	"refresh": func(ctx context.Context, d *daemon) error {
+		if s := d.c.envSettings; s == nil || s.Refresh == nil {
+			fmt.Fprintf(d.c.stdout, "refresh: %s has no refresh configured; nothing to do\n", d.c.opts.target)
+			return nil
+		}
+		return d.c.refreshInto(ctx, d.env)
+	},
 	"janitor": func(ctx context.Context, d *daemon) error {
 		deleted, err := d.env.PruneBackups(filepath.Join(d.targetPath, "backups"), 7*24*time.Hour, 10, time.Now())
 		if len(deleted) > 0 {
@@ -94,7 +104,7 @@ func (c *cli) loadTimetable(fsys fs.FS, p *project.Project) (*schedule.Config, e
 	for _, j := range cfg.Jobs {
 		if j.Operation != "" {
 			if _, ok := operations[j.Operation]; !ok {
-				errs = append(errs, fmt.Errorf("%s: job %q: unknown operation %q (known: backup, janitor)", name, j.Name, j.Operation))
+				errs = append(errs, fmt.Errorf("%s: job %q: unknown operation %q (known: backup, janitor, refresh)", name, j.Name, j.Operation))
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func TestTimetableSimulatedMonth(t *testing.T) {
 			"sources": hourly, "staging": hourly, "intermediate": hourly, "inventory-management": hourly,
 			"dimensions": daily, "facts": daily, "marts": daily, "ml-features": daily,
 			"daily-sales-report": daily, "marketing-campaign-analysis": daily,
-			"production-backup": daily, "janitor": daily,
+			"production-backup": daily, "janitor": daily, "refresh": daily,
 			"financial-reporting":   1, // 23:00 on the 29th
 			"customer-segmentation": 4, // Mondays 7, 14, 21, 28
 		}, runs)
