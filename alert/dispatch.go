@@ -105,6 +105,7 @@ type Dispatcher struct {
 	pending  []Alert
 	wake     chan struct{}
 	flushReq chan chan struct{}
+	ackReq   chan ackRequest
 	stop     chan struct{}
 	loopDone chan struct{}
 	senders  map[string]*sender
@@ -131,6 +132,18 @@ type group struct {
 	notified map[string]bool // fingerprints firing at the last notification
 	last     time.Time
 	next     time.Time
+}
+
+type ackRequest struct {
+	ctx   context.Context
+	id    string
+	by    string
+	reply chan ackResult
+}
+
+type ackResult struct {
+	rec Record
+	err error
 }
 
 type delivery struct {
@@ -187,7 +200,7 @@ func NewDispatcher(opts Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{
 		opts: opts, router: opts.Router, store: opts.Store, log: opts.Logger, now: opts.Now,
-		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}),
+		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), ackReq: make(chan ackRequest),
 		stop: make(chan struct{}), loopDone: make(chan struct{}),
 		senders: map[string]*sender{}, groups: map[string]*group{},
 		known: map[string]*Record{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
@@ -306,9 +319,37 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 }
 
 // Ack acknowledges the alert with the fingerprint id: it will not be
-// escalated.
+// escalated. The ack goes through the dispatcher's loop, so that the
+// dispatcher's own record of the alert has it too and later saves keep it.
 func (d *Dispatcher) Ack(ctx context.Context, id, by string) (Record, error) {
+	if !d.closed.Load() {
+		req := ackRequest{ctx: ctx, id: id, by: by, reply: make(chan ackResult, 1)}
+		select {
+		case d.ackReq <- req:
+			select {
+			case res := <-req.reply:
+				return res.rec, res.err
+			case <-ctx.Done():
+				return Record{}, ctx.Err()
+			}
+		case <-d.loopDone:
+		case <-ctx.Done():
+			return Record{}, ctx.Err()
+		}
+	}
 	return d.store.Ack(ctx, id, by, d.now())
+}
+
+// ack runs in the loop: it stores the ack and updates the known record.
+func (d *Dispatcher) ack(req ackRequest) {
+	rec, err := d.store.Ack(req.ctx, req.id, req.by, d.now())
+	if err == nil {
+		if k := d.known[req.id]; k != nil {
+			k.AckedBy, k.AckedAt = rec.AckedBy, rec.AckedAt
+		}
+		delete(d.escalation, req.id)
+	}
+	req.reply <- ackResult{rec: rec, err: err}
 }
 
 // Silence stores a silence.
@@ -354,6 +395,8 @@ func (d *Dispatcher) loop() {
 			}
 			d.tick(ctx, true)
 			close(done)
+		case req := <-d.ackReq:
+			d.ack(req)
 		case <-d.stop:
 			return
 		}

@@ -412,3 +412,38 @@ func TestEscalatesOpenAlertsOfAnEarlierProcess(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	})
 }
+
+func TestAckDuringGroupWaitSurvivesAndStopsEscalation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, _ := newDispatcher(t, alert.Options{Escalation: recovery.EscalationPolicy{
+			"analytics": {Team: "analytics", Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute},
+		}})
+		a := failure("fct_orders")
+		require.NoError(t, d.Send(ctx, a))
+		time.Sleep(10 * time.Second) // within group_wait
+		synctest.Wait()
+		_, err := d.Ack(ctx, a.Fingerprint(), "asha")
+		require.NoError(t, err)
+		// The first notification, a repeat of the same alert and its
+		// resolution all save the record after the ack.
+		time.Sleep(time.Hour)
+		require.NoError(t, d.Send(ctx, a))
+		synctest.Wait()
+		got, _ := slack.list()
+		require.NotEmpty(t, got)
+		for _, n := range got {
+			assert.False(t, n.Escalated, "an acknowledged alert does not escalate")
+		}
+		rec, err := d.Store().Alert(ctx, a.Fingerprint())
+		require.NoError(t, err)
+		assert.Equal(t, "asha", rec.AckedBy, "the ack is not overwritten by later saves")
+		a.EndsAt = time.Now()
+		require.NoError(t, d.Send(ctx, a))
+		require.NoError(t, d.Close(ctx))
+		rec, err = d.Store().Alert(ctx, a.Fingerprint())
+		require.NoError(t, err)
+		assert.False(t, rec.Open())
+		assert.Equal(t, "asha", rec.AckedBy, "the ack is kept when the alert resolves")
+	})
+}
