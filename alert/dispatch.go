@@ -441,6 +441,7 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 	now := d.now()
 	fp := a.Fingerprint()
 	rec := d.known[fp]
+	rerouted := false // a firing alert whose severity changed: news
 	if a.Resolved() {
 		if rec == nil || !rec.Open() {
 			return // nothing fired: nothing to resolve
@@ -457,12 +458,31 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			d.save(ctx, rec)
 			d.scheduleEscalation(rec)
 		} else {
+			prev := rec.Alert.Severity
 			a.StartsAt = rec.Alert.StartsAt
 			rec.Alert = a
 			rec.LastSeen = now
 			rec.Count++
-			if d.refresh(fp, a) {
+			if a.Severity == prev && d.refresh(fp, a) {
 				return // the same firing alert again: its groups have it
+			}
+			if a.Severity != prev {
+				// A changed severity is news: the groups notify it again,
+				// and an alert rising to high or above escalates.
+				rerouted = true
+				for _, k := range d.groupsOf[fp] {
+					if g := d.groups[k]; g != nil {
+						delete(g.alerts, fp)
+						delete(g.notified, fp)
+						if len(g.alerts) == 0 {
+							delete(d.groups, k)
+						}
+					}
+				}
+				if a.Severity.Rank() >= SeverityHigh.Rank() && prev.Rank() < SeverityHigh.Rank() {
+					d.scheduleEscalationFrom(rec, now)
+				}
+				d.save(ctx, rec)
 			}
 		}
 	}
@@ -477,7 +497,7 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			g = &group{key: key, route: route, labels: labels, alerts: map[string]Alert{}, notified: map[string]bool{}, next: now.Add(route.GroupWait)}
 			d.groups[key] = g
 		}
-		if !rec.LastNotified.IsZero() && !g.notified[fp] && g.last.IsZero() {
+		if !rerouted && !rec.LastNotified.IsZero() && !g.notified[fp] && g.last.IsZero() {
 			// Notified by an earlier process (or group): not news.
 			g.notified[fp] = true
 			g.last = rec.LastNotified
@@ -709,7 +729,11 @@ func (d *Dispatcher) escalationFor(team string) (recovery.Escalation, bool) {
 	return e, true
 }
 
-func (d *Dispatcher) scheduleEscalation(r *Record) {
+func (d *Dispatcher) scheduleEscalation(r *Record) { d.scheduleEscalationFrom(r, r.FirstSeen) }
+
+// scheduleEscalationFrom schedules the escalation of r for After past
+// from.
+func (d *Dispatcher) scheduleEscalationFrom(r *Record, from time.Time) {
 	if !r.Open() || r.Acknowledged() || !r.EscalatedAt.IsZero() || r.Alert.Severity.Rank() < SeverityHigh.Rank() {
 		return
 	}
@@ -717,7 +741,7 @@ func (d *Dispatcher) scheduleEscalation(r *Record) {
 	if !ok {
 		return
 	}
-	d.escalation[r.ID] = r.FirstSeen.Add(e.After)
+	d.escalation[r.ID] = from.Add(e.After)
 }
 
 // escalate sends due, unacknowledged alerts to the secondary contacts.

@@ -447,3 +447,32 @@ func TestAckDuringGroupWaitSurvivesAndStopsEscalation(t *testing.T) {
 		assert.Equal(t, "asha", rec.AckedBy, "the ack is kept when the alert resolves")
 	})
 }
+
+func TestRisingSeverityIsNotifiedAndEscalates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, _ := newDispatcher(t, alert.Options{Escalation: recovery.EscalationPolicy{
+			recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute},
+		}})
+		start := time.Now()
+		stale := alert.Alert{Type: alert.TypeFreshness, Severity: alert.SeverityMedium, Title: "fct_orders is stale (warn)",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "fct_orders"}}
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		got, _ := slack.list()
+		require.Len(t, got, 1, "the warning")
+		stale.Severity, stale.Title = alert.SeverityHigh, "fct_orders is stale (error)"
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got, at := slack.list()
+		require.Len(t, got, 3, "warning, error and its escalation")
+		assert.Equal(t, alert.SeverityHigh, got[1].Alerts[0].Severity)
+		assert.False(t, got[1].Escalated)
+		assert.True(t, got[2].Escalated)
+		assert.Equal(t, []string{"@ravi"}, got[2].Contacts)
+		assert.Equal(t, 30*time.Minute, at[2].Sub(start), "After past the rise to high")
+		require.NoError(t, d.Close(ctx))
+	})
+}
