@@ -205,3 +205,18 @@ func TestParseNotices(t *testing.T) {
 	assert.Contains(t, err.Error(), `dataops.yml:3: alerts.notices.receivers[0]: unknown receiver "nobody"`)
 	assert.Contains(t, err.Error(), "dataops.yml:4: alerts.notices.delayed: bad template")
 }
+
+func TestPerModelFreshnessMergedWithDefaults(t *testing.T) {
+	th := alert.Thresholds{
+		Freshness: alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 4 * time.Hour},
+		Models: map[string]alert.Freshness{
+			"only_error": {ErrorAfter: 10 * time.Hour},
+			"only_warn":  {WarnAfter: 6 * time.Hour},
+			"short":      {ErrorAfter: 30 * time.Minute},
+		},
+	}
+	assert.Equal(t, alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 10 * time.Hour}, th.FreshnessFor("only_error"))
+	assert.Equal(t, alert.Freshness{WarnAfter: 6 * time.Hour, ErrorAfter: 6 * time.Hour}, th.FreshnessFor("only_warn"))
+	assert.Equal(t, alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: 30 * time.Minute}, th.FreshnessFor("short"))
+	assert.Equal(t, alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 4 * time.Hour}, th.FreshnessFor("other"))
+}

@@ -70,6 +70,10 @@ type LoadedAt interface {
 // Model is a node watched for freshness, performance and row counts.
 type Model struct {
 	Name, Layer, Owner string
+	// Interval is the time between two runs of the job that builds the
+	// model (the most frequent one; see Interval); 0: no job builds it.
+	// Its freshness thresholds follow (alert.Thresholds.ScheduledFreshness).
+	Interval time.Duration
 }
 
 // Source is a source table whose loaded-at column measures its lag.
@@ -104,6 +108,10 @@ type Checker struct {
 	// SourceClock is "now" for source lag when the data has its own clock
 	// (a demo generated as of a fixed time); default: the now of Check.
 	SourceClock func() time.Time
+	// ScheduledOnly watches the freshness of models with an Interval or a
+	// per-model threshold only: a model no job builds is not stale. Set it
+	// when the Models' Intervals come from the timetable.
+	ScheduledOnly bool
 	// NoFreshness skips model freshness (a one-shot command building a
 	// selection must not call everything else stale).
 	NoFreshness bool
@@ -299,7 +307,11 @@ func level(age time.Duration, f alert.Freshness) Level {
 func (c *Checker) freshness(rep *Report, runs []RunSummary, now time.Time, th alert.Thresholds) {
 	ok := successes(runs)
 	for _, m := range c.Models {
-		f := th.FreshnessFor(m.Name)
+		_, override := th.Models[m.Name]
+		if c.ScheduledOnly && m.Interval <= 0 && !override {
+			continue
+		}
+		f := th.ScheduledFreshness(m.Name, m.Interval)
 		st := FreshnessStatus{Name: m.Name, Level: LevelNever, Thresholds: f}
 		if s := ok[m.Name]; len(s) > 0 {
 			st.LastSuccess = s[0].FinishedAt

@@ -384,3 +384,63 @@ func TestStakeholderNotices(t *testing.T) {
 	_, err = monitor.NewNotices("{{.Modle}}", "")
 	assert.ErrorContains(t, err, "delayed notice")
 }
+
+func TestFreshnessFromSchedule(t *testing.T) {
+	daily := schedule.MustParseCron("0 2 * * *", time.UTC)
+	hourly := schedule.MustParseCron("15 * * * *", time.UTC)
+	weekdays := schedule.MustParseCron("0 9 * * 1-5", time.UTC)
+	assert.Equal(t, 24*time.Hour, monitor.Interval(daily, now))
+	assert.Equal(t, time.Hour, monitor.Interval(hourly, now))
+	assert.Equal(t, 72*time.Hour, monitor.Interval(weekdays, now), "the weekend gap counts")
+
+	built := func(ago time.Duration) monitor.NodeRun {
+		return monitor.NodeRun{Kind: "model", Status: "success", FinishedAt: now.Add(-ago)}
+	}
+	var nodes []monitor.NodeRun
+	for name, ago := range map[string]time.Duration{
+		"fct_nightly": 20 * time.Hour, "fct_late": 25*time.Hour + 30*time.Minute, "stg_hourly": 90 * time.Minute,
+		"adhoc": 30 * time.Hour, "adhoc_watched": 30 * time.Hour, "fct_override": 90 * time.Minute,
+	} {
+		n := built(ago)
+		n.Node = name
+		nodes = append(nodes, n)
+	}
+	c := &collect{}
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", History: history{{Nodes: nodes}}, ScheduledOnly: true,
+		Thresholds: alert.Thresholds{Models: map[string]alert.Freshness{
+			"adhoc_watched": {ErrorAfter: 48 * time.Hour},
+			"fct_override":  {WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
+		}},
+		Models: []monitor.Model{
+			{Name: "fct_nightly", Interval: 24 * time.Hour}, {Name: "fct_late", Interval: 24 * time.Hour},
+			{Name: "stg_hourly", Interval: time.Hour}, {Name: "adhoc"}, {Name: "adhoc_watched"},
+			{Name: "fct_override", Interval: 24 * time.Hour},
+		}}
+	rep, err := ch.Check(context.Background(), now)
+	require.NoError(t, err)
+	levels := map[string]monitor.Level{}
+	th := map[string]alert.Freshness{}
+	for _, f := range rep.Freshness {
+		levels[f.Name], th[f.Name] = f.Level, f.Thresholds
+	}
+	assert.Equal(t, map[string]monitor.Level{
+		"fct_nightly": "ok", "fct_late": "warn", "stg_hourly": "warn", "adhoc_watched": "warn", "fct_override": "warn",
+	}, levels, "a model no job builds is not watched unless configured")
+	assert.Equal(t, alert.Freshness{WarnAfter: 25 * time.Hour, ErrorAfter: 26 * time.Hour}, th["fct_nightly"], "nightly: interval + grace")
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour}, th["stg_hourly"], "hourly keeps 1h/2h")
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 48 * time.Hour}, th["adhoc_watched"], "an override is merged with the defaults")
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour}, th["fct_override"], "an explicit override wins")
+	assert.NotContains(t, c.byStatus("firing"), "freshness:fct_nightly:")
+	assert.NotContains(t, c.byStatus("firing"), "freshness:adhoc:")
+
+	// The grace is configurable.
+	ch.Thresholds.ScheduleGrace = alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: time.Hour}
+	rep, err = ch.Evaluate(context.Background(), now)
+	require.NoError(t, err)
+	for _, f := range rep.Freshness {
+		if f.Name == "fct_late" {
+			assert.Equal(t, monitor.LevelError, f.Level, "25h30m > 24h + 1h")
+			assert.Equal(t, alert.Freshness{WarnAfter: 24*time.Hour + 30*time.Minute, ErrorAfter: 25 * time.Hour}, f.Thresholds)
+		}
+	}
+}
