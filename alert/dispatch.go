@@ -744,8 +744,15 @@ func (d *Dispatcher) scheduleEscalationFrom(r *Record, from time.Time) {
 	d.escalation[r.ID] = from.Add(e.After)
 }
 
-// escalate sends due, unacknowledged alerts to the secondary contacts.
+// escalateRecheck is how long a muted alert's escalation waits before it
+// is looked at again (or until its silence ends, when later).
+const escalateRecheck = time.Minute
+
+// escalate sends due, unacknowledged alerts to the secondary contacts;
+// the escalation of an alert muted by a silence or an inhibition waits.
 func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
+	var silences []Silence
+	loaded := false
 	for _, fp := range slices.Sorted(maps.Keys(d.escalation)) {
 		if now.Before(d.escalation[fp]) {
 			continue
@@ -753,6 +760,23 @@ func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 		delete(d.escalation, fp)
 		rec := d.known[fp]
 		if rec == nil || !rec.Open() {
+			continue
+		}
+		if !loaded {
+			loaded = true
+			var err error
+			if silences, err = d.store.Silences(ctx); err != nil {
+				d.log.Error("alert store: reading silences failed; escalating without them", "err", err)
+			}
+		}
+		if d.muted(rec.Alert, now, silences) {
+			next := now.Add(escalateRecheck)
+			for _, s := range silences {
+				if s.Mutes(rec.Alert, now) && s.EndsAt.After(next) {
+					next = s.EndsAt
+				}
+			}
+			d.escalation[fp] = next
 			continue
 		}
 		// Acks come from other processes too: ask the store.

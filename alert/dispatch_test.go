@@ -476,3 +476,45 @@ func TestRisingSeverityIsNotifiedAndEscalates(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	})
 }
+
+func TestEscalationWaitsWhileMuted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		upstream := map[string][]string{"mart_daily_sales": {"fct_orders"}}
+		d, slack, _ := newDispatcher(t, alert.Options{Upstream: func(m string) []string { return upstream[m] },
+			Escalation: recovery.EscalationPolicy{recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute}}})
+		start := time.Now()
+		_, err := d.Silence(ctx, alert.Silence{Matchers: alert.Matchers{alert.Eq(alert.LabelModel, "dim_dates")}, StartsAt: start, EndsAt: start.Add(time.Hour), CreatedBy: "asha"})
+		require.NoError(t, err)
+		silenced := failure("dim_dates")
+		silenced.Labels[alert.LabelTeam] = ""
+		require.NoError(t, d.Send(ctx, silenced))
+		upFail := failure("fct_orders")
+		upFail.Labels[alert.LabelTeam] = ""
+		require.NoError(t, d.Send(ctx, upFail))
+		require.NoError(t, d.Send(ctx, alert.Alert{Type: alert.TypeFreshness, Title: "mart_daily_sales is stale",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "mart_daily_sales"}}))
+		time.Sleep(50 * time.Minute)
+		synctest.Wait()
+		escalated := func() map[string]time.Duration {
+			got, at := slack.list()
+			out := map[string]time.Duration{}
+			for i, n := range got {
+				if n.Escalated {
+					out[string(n.Alerts[0].Type)+":"+n.Alerts[0].Labels["model"]] = at[i].Sub(start)
+				}
+			}
+			return out
+		}
+		assert.Equal(t, map[string]time.Duration{"run_failed:fct_orders": 20 * time.Minute}, escalated(),
+			"neither the silenced nor the inhibited alert escalates")
+		upFail.EndsAt = time.Now()
+		require.NoError(t, d.Send(ctx, upFail))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got := escalated()
+		assert.Equal(t, 50*time.Minute+time.Minute, got["freshness:mart_daily_sales"], "escalates once the inhibition ends")
+		assert.Equal(t, time.Hour, got["run_failed:dim_dates"], "escalates when the silence ends")
+		require.NoError(t, d.Close(ctx))
+	})
+}
