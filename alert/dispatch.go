@@ -109,6 +109,11 @@ type Dispatcher struct {
 	stop     chan struct{}
 	loopDone chan struct{}
 	senders  map[string]*sender
+	// healthy[r] is whether r's last delivery succeeded (absent: no
+	// delivery yet); the first success after a failure, or in a process,
+	// resolves channel_failed{receiver=r}.
+	healthMu sync.Mutex
+	healthy  map[string]bool
 	inflight sync.WaitGroup
 	closed   atomic.Bool
 	closeMu  sync.Mutex
@@ -202,7 +207,7 @@ func NewDispatcher(opts Options) (*Dispatcher, error) {
 		opts: opts, router: opts.Router, store: opts.Store, log: opts.Logger, now: opts.Now,
 		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), ackReq: make(chan ackRequest),
 		stop: make(chan struct{}), loopDone: make(chan struct{}),
-		senders: map[string]*sender{}, groups: map[string]*group{},
+		senders: map[string]*sender{}, healthy: map[string]bool{}, groups: map[string]*group{},
 		known: map[string]*Record{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
 	}
 	d.abandon, d.cancelAbandon = context.WithCancel(context.Background())
@@ -874,6 +879,7 @@ func (d *Dispatcher) attempt(s *sender, del delivery) {
 			if d.opts.Metrics != nil {
 				d.opts.Metrics.Sent(s.name, len(del.n.Alerts))
 			}
+			d.channelOK(s.name)
 			return
 		}
 		if attempt >= max(b.Attempts, 1) {
@@ -895,12 +901,36 @@ func (d *Dispatcher) attempt(s *sender, del delivery) {
 	d.giveUp(s.name, del, err)
 }
 
+// channelOK resolves channel_failed{receiver} on the first success of the
+// receiver after a failure (or in this process: an earlier one may have
+// left it open; resolving an alert that is not open does nothing).
+func (d *Dispatcher) channelOK(receiver string) {
+	d.healthMu.Lock()
+	was := d.healthy[receiver]
+	d.healthy[receiver] = true
+	d.healthMu.Unlock()
+	if was || d.closed.Load() {
+		return
+	}
+	now := d.now()
+	_ = d.Send(context.Background(), Alert{
+		Type: TypeChannelFailed, Severity: SeverityHigh,
+		Title:    fmt.Sprintf("Alert channel %s is failing", receiver),
+		Body:     fmt.Sprintf("%s delivered a notification again.", receiver),
+		Labels:   map[string]string{LabelReceiver: receiver},
+		StartsAt: now, EndsAt: now,
+	})
+}
+
 // giveUp logs the notification, hands it to the channels it did not go to,
 // and raises a channel_failed alert.
 func (d *Dispatcher) giveUp(receiver string, del delivery, err error) {
 	if d.opts.Metrics != nil {
 		d.opts.Metrics.ChannelFailed(receiver)
 	}
+	d.healthMu.Lock()
+	d.healthy[receiver] = false
+	d.healthMu.Unlock()
 	d.log.Error("alert channel gave up", "receiver", receiver, "attempts", max(d.opts.Retry.Attempts, 1), "err", err, "title", del.n.Title())
 	_ = Slog{Logger: d.log}.Notify(context.Background(), del.n)
 	var others []string

@@ -518,3 +518,42 @@ func TestEscalationWaitsWhileMuted(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	})
 }
+
+func TestChannelFailedResolvesWhenTheChannelDeliversAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, email := newDispatcher(t, alert.Options{})
+		slack.fail.Store(4) // every attempt of the first notification
+		testFailure := func(model string) alert.Alert {
+			return alert.Alert{Type: alert.TypeTestFailed, Title: "unique_" + model + "_id failed",
+				Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: model}}
+		}
+		require.NoError(t, d.Send(ctx, testFailure("fct_orders")))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		cf := alert.Alert{Type: alert.TypeChannelFailed, Labels: map[string]string{alert.LabelReceiver: "slack"}}
+		rec, err := d.Store().Alert(ctx, cf.Fingerprint())
+		require.NoError(t, err)
+		require.True(t, rec.Open(), "slack gave up")
+
+		require.NoError(t, d.Send(ctx, testFailure("dim_dates")))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		got, _ := slack.list()
+		require.Len(t, got, 1, "slack works again")
+		rec, err = d.Store().Alert(ctx, cf.Fingerprint())
+		require.NoError(t, err)
+		assert.False(t, rec.Open(), "channel_failed resolves on the next successful delivery")
+		mails, _ := email.list()
+		var statuses []string
+		for _, n := range mails {
+			for _, a := range n.Alerts {
+				if a.Type == alert.TypeChannelFailed {
+					statuses = append(statuses, a.Status())
+				}
+			}
+		}
+		assert.Equal(t, []string{"firing", "resolved"}, statuses)
+		require.NoError(t, d.Close(ctx))
+	})
+}
