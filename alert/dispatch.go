@@ -114,7 +114,11 @@ type Dispatcher struct {
 	// resolves channel_failed{receiver=r}.
 	healthMu sync.Mutex
 	healthy  map[string]bool
-	inflight sync.WaitGroup
+	inflight counter
+	// Deliveries that succeeded, waiting for the loop to mark their
+	// alerts notified.
+	delivMu   sync.Mutex
+	delivered []notified
 	closed   atomic.Bool
 	closeMu  sync.Mutex
 	// abandon ends deliveries still retrying when Close gives up waiting.
@@ -151,7 +155,53 @@ type ackResult struct {
 	err error
 }
 
+// notified says the alerts fps went out at at.
+type notified struct {
+	fps []string
+	at  time.Time
+}
+
+// counter counts deliveries in flight; unlike a WaitGroup it may be
+// incremented while somebody waits for it to reach zero.
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n is 0
+}
+
+func (c *counter) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *counter) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 {
+		close(c.idle)
+	}
+}
+
+// zero returns a channel closed once nothing is in flight (at the time of
+// the call or later).
+func (c *counter) zero() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return c.idle
+}
+
 type delivery struct {
+	at      time.Time // when the notification was made
 	n       Notification
 	targets []string // receivers the notification went to in the first place
 }
@@ -291,10 +341,8 @@ func (d *Dispatcher) Flush(ctx context.Context) error {
 }
 
 func (d *Dispatcher) waitInflight(ctx context.Context) error {
-	idle := make(chan struct{})
-	go func() { d.inflight.Wait(); close(idle) }()
 	select {
-	case <-idle:
+	case <-d.inflight.zero():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -320,6 +368,9 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		<-s.done
 	}
 	d.cancelAbandon()
+	// The loop has stopped: mark what the last deliveries carried. What
+	// was abandoned stays not notified, for the next process to send.
+	d.markNotified(context.Background())
 	return err
 }
 
@@ -389,12 +440,14 @@ func (d *Dispatcher) loop() {
 		}
 		select {
 		case <-d.wake:
+			d.markNotified(ctx)
 			for _, a := range d.takePending() {
 				d.ingest(ctx, a)
 			}
 		case <-timer.C:
 			d.tick(ctx, false)
 		case done := <-d.flushReq:
+			d.markNotified(ctx)
 			for _, a := range d.takePending() {
 				d.ingest(ctx, a)
 			}
@@ -534,6 +587,27 @@ func (d *Dispatcher) refresh(fp string, a Alert) bool {
 	return true
 }
 
+// markNotified sets LastNotified of the alerts of successful deliveries
+// and saves them (loop only).
+func (d *Dispatcher) markNotified(ctx context.Context) {
+	d.delivMu.Lock()
+	list := d.delivered
+	d.delivered = nil
+	d.delivMu.Unlock()
+	for _, n := range list {
+		for _, fp := range n.fps {
+			rec := d.known[fp]
+			if rec == nil {
+				continue
+			}
+			if n.at.After(rec.LastNotified) {
+				rec.LastNotified = n.at
+				d.save(ctx, rec)
+			}
+		}
+	}
+}
+
 func (d *Dispatcher) save(ctx context.Context, rec *Record) {
 	if err := d.store.SaveAlert(ctx, *rec); err != nil {
 		d.log.Error("alert store: saving alert failed", "alert", rec.ID, "err", err)
@@ -656,13 +730,9 @@ func (d *Dispatcher) flush(ctx context.Context, g *group, now time.Time, silence
 		d.deliver(n, d.receiversFor(g.route, alerts))
 		g.last = now
 		g.notified = map[string]bool{}
+		// LastNotified is set once a channel delivered (markNotified).
 		for _, a := range firing {
-			fp := a.Fingerprint()
-			g.notified[fp] = true
-			if rec := d.known[fp]; rec != nil {
-				rec.LastNotified = now
-				d.save(ctx, rec)
-			}
+			g.notified[a.Fingerprint()] = true
 		}
 	}
 	// Resolved alerts leave the group once handled; so do alerts whose
@@ -825,11 +895,11 @@ func (d *Dispatcher) enqueue(receiver string, n Notification, targets []string) 
 		return
 	}
 	n.Receiver = receiver
-	d.inflight.Add(1)
+	d.inflight.add()
 	select {
-	case s.queue <- delivery{n: n, targets: targets}:
+	case s.queue <- delivery{at: d.now(), n: n, targets: targets}:
 	default:
-		d.inflight.Done()
+		d.inflight.done()
 		d.dropped("notification")
 		d.log.Error("alert channel queue full: notification dropped", "receiver", receiver, "title", n.Title())
 	}
@@ -842,14 +912,14 @@ func (d *Dispatcher) sendLoop(s *sender) {
 		select {
 		case del := <-s.queue:
 			d.attempt(s, del)
-			d.inflight.Done()
+			d.inflight.done()
 		case <-d.loopDone:
 			// Drain what is left without waiting for new work.
 			for {
 				select {
 				case del := <-s.queue:
 					d.attempt(s, del)
-					d.inflight.Done()
+					d.inflight.done()
 				default:
 					return
 				}
@@ -880,6 +950,17 @@ func (d *Dispatcher) attempt(s *sender, del delivery) {
 				d.opts.Metrics.Sent(s.name, len(del.n.Alerts))
 			}
 			d.channelOK(s.name)
+			fps := make([]string, 0, len(del.n.Alerts))
+			for _, a := range del.n.Alerts {
+				fps = append(fps, a.Fingerprint())
+			}
+			d.delivMu.Lock()
+			d.delivered = append(d.delivered, notified{fps: fps, at: del.at})
+			d.delivMu.Unlock()
+			select {
+			case d.wake <- struct{}{}:
+			default:
+			}
 			return
 		}
 		if attempt >= max(b.Attempts, 1) {
@@ -940,6 +1021,12 @@ func (d *Dispatcher) giveUp(receiver string, del delivery, err error) {
 		}
 	}
 	slices.Sort(others)
+	if d.abandon.Err() != nil {
+		// Close gave up waiting: the other channels' senders are stopping.
+		// The alerts stay not notified (LastNotified unchanged) unless a
+		// channel delivered them, so the next process sends them.
+		others = nil
+	}
 	for _, name := range others {
 		d.enqueue(name, del.n, append(slices.Clone(del.targets), others...))
 	}

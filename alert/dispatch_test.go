@@ -557,3 +557,38 @@ func TestChannelFailedResolvesWhenTheChannelDeliversAgain(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	})
 }
+
+func TestOneShotWithHangingChannelDoesNotLoseTheAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		store := alert.NewMemoryStore()
+		hang := alert.NotifierFunc(func(ctx context.Context, n alert.Notification) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		d1, err := alert.NewDispatcher(alert.Options{Logger: quiet(), Store: store,
+			Receivers: map[string]alert.Notifier{"slack": hang, "email": &timed{}}})
+		require.NoError(t, err)
+		// A test failure goes to Slack only; Slack hangs past Close's limit.
+		testFailure := alert.Alert{Type: alert.TypeTestFailed, Title: "unique_fct_orders_order_id failed",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "fct_orders"}}
+		require.NoError(t, d1.Send(ctx, testFailure))
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		assert.ErrorIs(t, d1.Close(cctx), context.DeadlineExceeded)
+		cancel()
+		rec, err := store.Alert(ctx, testFailure.Fingerprint())
+		require.NoError(t, err)
+		assert.True(t, rec.LastNotified.IsZero(), "not delivered: not notified")
+
+		// The next one-shot command, with Slack back, sends it.
+		time.Sleep(time.Hour)
+		d2, slack2, _ := newDispatcher(t, alert.Options{Store: store})
+		require.NoError(t, d2.Send(ctx, testFailure))
+		require.NoError(t, d2.Close(ctx))
+		got, _ := slack2.list()
+		require.Len(t, got, 1, "the alert the hanging channel lost is sent by the next process")
+		rec, err = store.Alert(ctx, testFailure.Fingerprint())
+		require.NoError(t, err)
+		assert.False(t, rec.LastNotified.IsZero(), "marked notified once delivered")
+	})
+}
