@@ -100,7 +100,11 @@ func (s *Notifier) Notify(ctx context.Context, n alert.Notification) error {
 		}
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
-			if attempt < retries && rl.RetryAfter <= maxWait {
+			// A wait past the attempt's deadline would fail anyway: hand the
+			// Retry-After to the caller (the dispatcher waits it) at once.
+			dl, hasDeadline := ctx.Deadline()
+			fits := !hasDeadline || time.Until(dl) > rl.RetryAfter
+			if attempt < retries && rl.RetryAfter <= maxWait && fits {
 				if serr := sleep(ctx, rl.RetryAfter); serr != nil {
 					return s.redact(serr)
 				}

@@ -213,3 +213,22 @@ func TestManyAlertsAreCapped(t *testing.T) {
 	resolved.EndsAt = day.Add(time.Hour)
 	assert.Equal(t, alertslack.ColorResolved, alertslack.Color(resolved))
 }
+
+func TestRateLimitPastTheDeadlineReturnsAtOnce(t *testing.T) {
+	s := newServer(t, func(i int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	n := &alertslack.Notifier{WebhookURL: s.URL + hookPath, Sleep: func(context.Context, time.Duration) error {
+		t.Error("must not sleep past the attempt's deadline")
+		return nil
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.Notify(ctx, notification())
+	require.Error(t, err)
+	var ra alert.RetryAfter
+	require.True(t, errors.As(err, &ra), "the dispatcher is told when to retry: %v", err)
+	assert.Equal(t, 7*time.Second, ra.RetryAfter())
+	assert.Len(t, s.bodies, 1)
+}
