@@ -119,8 +119,8 @@ type Dispatcher struct {
 	// alerts notified.
 	delivMu   sync.Mutex
 	delivered []notified
-	closed   atomic.Bool
-	closeMu  sync.Mutex
+	closed    atomic.Bool
+	closeMu   sync.Mutex
 	// abandon ends deliveries still retrying when Close gives up waiting.
 	abandon       context.Context
 	cancelAbandon context.CancelFunc
