@@ -47,6 +47,7 @@ import (
 //	    schedule_grace: {warn_after: 1h, error_after: 2h} # models of daily jobs: interval + grace
 //	    performance: 1.5
 //	    resource: 0.9
+//	    resource_for: 5m          # above the limit this long before it fires
 //	    anomaly_z: 3
 //	    baseline_runs: 10
 //	  delivery: {attempts: 4, initial_delay: 1s, max_delay: 30s, timeout: 30s}
@@ -119,6 +120,9 @@ type Thresholds struct {
 	Performance float64
 	// Resource is the utilization share above which a resource alert fires.
 	Resource float64
+	// ResourceFor is how long a resource must stay above Resource (in
+	// consecutive samples) before the alert fires (default 5m).
+	ResourceFor time.Duration
 	// AnomalyZ is the z-score of a row count beyond which it is an anomaly.
 	AnomalyZ float64
 	// BaselineRuns is how many successful runs make a baseline.
@@ -132,7 +136,7 @@ func DefaultThresholds() Thresholds {
 	return Thresholds{
 		Freshness:     Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
 		ScheduleGrace: Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
-		Performance:   1.5, Resource: 0.9, AnomalyZ: 3, BaselineRuns: 10,
+		Performance:   1.5, Resource: 0.9, ResourceFor: 5 * time.Minute, AnomalyZ: 3, BaselineRuns: 10,
 	}
 }
 
@@ -162,6 +166,9 @@ func (t Thresholds) WithDefaults() Thresholds {
 	}
 	if t.Resource == 0 {
 		t.Resource = d.Resource
+	}
+	if t.ResourceFor <= 0 {
+		t.ResourceFor = d.ResourceFor
 	}
 	if t.AnomalyZ == 0 {
 		t.AnomalyZ = d.AnomalyZ
@@ -283,6 +290,7 @@ type rawAlerts struct {
 		Grace        rawFreshness            `yaml:"schedule_grace"`
 		Performance  float64                 `yaml:"performance"`
 		Resource     float64                 `yaml:"resource"`
+		ResourceFor  string                  `yaml:"resource_for"`
 		AnomalyZ     float64                 `yaml:"anomaly_z"`
 		BaselineRuns int                     `yaml:"baseline_runs"`
 	} `yaml:"thresholds"`
@@ -447,6 +455,7 @@ func (p *cfgParser) build(raw rawAlerts) Config {
 		ScheduleGrace: p.freshness(append(slices.Clone(tp), "schedule_grace"), th.Grace),
 		Performance:   th.Performance,
 		Resource:      th.Resource,
+		ResourceFor:   p.duration(append(slices.Clone(tp), "resource_for"), th.ResourceFor),
 		AnomalyZ:      th.AnomalyZ,
 		BaselineRuns:  th.BaselineRuns,
 	}

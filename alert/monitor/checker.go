@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -120,6 +121,11 @@ type Checker struct {
 	// MinDuration ignores performance of nodes faster than this (default
 	// 1s: a 5 ms view taking 10 ms is noise, not a regression).
 	MinDuration time.Duration
+	// aboveSince is, per resource, since when its samples have been above
+	// the limit without a break (kept across Check calls).
+	aboveMu    sync.Mutex
+	aboveSince map[string]time.Time
+
 	// MinSamples is the fewest past values a baseline or an anomaly check
 	// needs (default 3 for baselines, 4 for row counts).
 	MinSamples int
@@ -554,19 +560,26 @@ func DiskUsage(path string) (float64, error) {
 func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th alert.Thresholds) error {
 	var errs []error
 	if c.Resources != nil {
+		// Only readings that succeeded count: a failed sample reads as 0%
+		// and must not resolve an open alert.
 		u, err := c.Resources.Sample(ctx)
+		sampled, cpuOK := err == nil, err == nil
 		if err != nil {
 			errs = append(errs, fmt.Errorf("resources: %w", err))
 		}
 		if c.CPU != nil {
-			if u.CPU, err = c.CPU.Sample(now); err != nil {
-				errs = append(errs, fmt.Errorf("process CPU: %w", err))
+			var cerr error
+			if u.CPU, cerr = c.CPU.Sample(now); cerr != nil {
+				errs = append(errs, fmt.Errorf("process CPU: %w", cerr))
 			}
+			cpuOK = cerr == nil
 		}
-		if u.CPU >= 0 {
+		if cpuOK && u.CPU >= 0 {
 			rep.Resources = append(rep.Resources, ResourceStatus{"cpu", u.CPU})
 		}
-		rep.Resources = append(rep.Resources, ResourceStatus{"memory", u.Memory}, ResourceStatus{"duckdb_memory", u.DuckDBMemory})
+		if sampled {
+			rep.Resources = append(rep.Resources, ResourceStatus{"memory", u.Memory}, ResourceStatus{"duckdb_memory", u.DuckDBMemory})
+		}
 	}
 	if c.DiskPath != "" {
 		used, err := DiskUsage(c.DiskPath)
@@ -577,7 +590,25 @@ func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th 
 		}
 	}
 	names := map[string]string{"cpu": "CPU", "memory": "Memory", "duckdb_memory": "DuckDB memory", "disk": "Disk of the database folder"}
+	c.aboveMu.Lock()
+	defer c.aboveMu.Unlock()
+	if c.aboveSince == nil {
+		c.aboveSince = map[string]time.Time{}
+	}
 	for _, r := range rep.Resources {
+		var since time.Time
+		if r.Used > th.Resource {
+			var ok bool
+			if since, ok = c.aboveSince[r.Name]; !ok || now.Before(since) {
+				since = now
+				c.aboveSince[r.Name] = now
+			}
+			if now.Sub(since) < th.ResourceFor {
+				continue // above the limit, not yet for long enough
+			}
+		} else {
+			delete(c.aboveSince, r.Name)
+		}
 		a := alert.Alert{
 			Type: alert.TypeResource, Severity: alert.SeverityCritical,
 			Labels: map[string]string{alert.LabelEnvironment: c.Environment, alert.LabelResource: r.Name},
@@ -585,6 +616,10 @@ func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th 
 			Runbook: "Find what uses it (running jobs at /jobs, other processes); lower the scheduler's concurrency or DuckDB's " +
 				"memory_limit and threads; free disk space (old backups: the janitor job).",
 			StartsAt: now,
+		}
+		if !since.IsZero() {
+			a.StartsAt = since
+			a.Body = fmt.Sprintf("Above %.0f%% since %s (alerts after %s).", th.Resource*100, since.UTC().Format(time.RFC3339), th.ResourceFor)
 		}
 		if r.Used <= th.Resource {
 			a.EndsAt = now

@@ -267,7 +267,10 @@ func TestProcessCPU(t *testing.T) {
 
 func TestResources(t *testing.T) {
 	c := &collect{}
-	rep, err := (&monitor.Checker{Alerter: c, Environment: "prod", Resources: usage{CPU: 0.5, Memory: 0.95, DuckDBMemory: 0.91}, DiskPath: t.TempDir()}).Check(context.Background(), now)
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", Resources: usage{CPU: 0.5, Memory: 0.95, DuckDBMemory: 0.91}, DiskPath: t.TempDir()}
+	_, err := ch.Check(context.Background(), now.Add(-5*time.Minute))
+	require.NoError(t, err)
+	rep, err := ch.Check(context.Background(), now)
 	require.NoError(t, err)
 	names := map[string]float64{}
 	for _, r := range rep.Resources {
@@ -443,4 +446,63 @@ func TestFreshnessFromSchedule(t *testing.T) {
 			assert.Equal(t, alert.Freshness{WarnAfter: 24*time.Hour + 30*time.Minute, ErrorAfter: 25 * time.Hour}, f.Thresholds)
 		}
 	}
+}
+
+// samples is a Sampler returning its readings in turn (an error for a
+// reading with a negative Memory).
+type samples struct {
+	mu   sync.Mutex
+	list []schedule.Usage
+}
+
+func (s *samples) Sample(context.Context) (schedule.Usage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.list[0]
+	s.list = s.list[1:]
+	if u.Memory < 0 {
+		return schedule.Usage{}, errors.New("reading /proc/meminfo: permission denied")
+	}
+	return u, nil
+}
+
+func TestResourceFiresOnlyAfterItsForDuration(t *testing.T) {
+	high, low := schedule.Usage{CPU: -1, Memory: 0.95}, schedule.Usage{CPU: -1, Memory: 0.5}
+	s := &samples{list: []schedule.Usage{high, low, high, high, high, high, high, high}}
+	c := &collect{}
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", Resources: s}
+	firingAt := map[int]bool{}
+	for i := range 8 { // one sample a minute
+		c.alerts = nil
+		_, err := ch.Check(context.Background(), now.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+		if _, ok := c.byStatus("firing")["resource::memory"]; ok {
+			firingAt[i] = true
+		}
+	}
+	// A spike at 0, a dip at 1, then above from 2: fires at 2+5 = 7.
+	assert.Equal(t, map[int]bool{7: true}, firingAt, "a single sample above the limit is not an alert")
+	c.alerts = nil
+	ch.Thresholds.ResourceFor = 10 * time.Minute
+	s.list = []schedule.Usage{high}
+	_, err := ch.Check(context.Background(), now.Add(8*time.Minute))
+	require.NoError(t, err)
+	assert.Empty(t, c.byStatus("firing"), "configurable")
+}
+
+func TestFailedResourceSampleDoesNotResolve(t *testing.T) {
+	high := schedule.Usage{CPU: -1, Memory: 0.95}
+	s := &samples{list: []schedule.Usage{high, high, {Memory: -1}}}
+	c := &collect{}
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", Resources: s, Thresholds: alert.Thresholds{ResourceFor: time.Minute}}
+	_, err := ch.Check(context.Background(), now)
+	require.NoError(t, err)
+	_, err = ch.Check(context.Background(), now.Add(time.Minute))
+	require.NoError(t, err)
+	require.Contains(t, c.byStatus("firing"), "resource::memory")
+	c.alerts = nil
+	rep, err := ch.Check(context.Background(), now.Add(2*time.Minute))
+	require.Error(t, err, "the failed reading is reported")
+	assert.Empty(t, rep.Resources, "no reading, no status")
+	assert.Empty(t, c.byStatus("resolved"), "a failed reading resolves nothing")
 }
