@@ -424,8 +424,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// ZScore returns the z-score of x against samples (mean, sample standard
-// deviation); with no spread it is 0 for x equal to the mean, else ±Inf.
+// ZScore returns the z-score of x against samples: (x - mean) / std, where
+// std is the samples' standard deviation floored at 1% of the mean and at
+// 1 (it is what is returned), so that a history with no spread does not
+// make every small change infinitely unusual.
 func ZScore(x float64, samples []float64) (z, mean, std float64) {
 	n := float64(len(samples))
 	for _, v := range samples {
@@ -438,15 +440,8 @@ func ZScore(x float64, samples []float64) (z, mean, std float64) {
 	if len(samples) > 1 {
 		std = math.Sqrt(std / (n - 1))
 	}
-	switch {
-	case std > 0:
-		z = (x - mean) / std
-	case x > mean:
-		z = math.Inf(1)
-	case x < mean:
-		z = math.Inf(-1)
-	}
-	return z, mean, std
+	std = max(std, math.Abs(mean)/100, 1)
+	return (x - mean) / std, mean, std
 }
 
 func (c *Checker) anomalies(rep *Report, runs []RunSummary, now time.Time, th alert.Thresholds) {

@@ -239,9 +239,33 @@ func TestRowCountAnomalyWithWeekdaySeasonality(t *testing.T) {
 	assert.Contains(t, firing["anomaly:fct_orders:"].Body, "Wednesdays")
 
 	z, mean, std := monitor.ZScore(5, []float64{5, 5, 5})
-	assert.Equal(t, [3]float64{0, 5, 0}, [3]float64{z, mean, std})
+	assert.Equal(t, [3]float64{0, 5, 1}, [3]float64{z, mean, std}, "no spread: std floored at 1")
 	z, _, _ = monitor.ZScore(6, []float64{5, 5, 5})
-	assert.True(t, math.IsInf(z, 1))
+	assert.Equal(t, 1.0, z)
+}
+
+func TestAnomalyWithNoSpreadIsFinite(t *testing.T) {
+	check := func(today int64) (monitor.AnomalyStatus, map[string]alert.Alert) {
+		h := runsOf(10, func(i int, at time.Time) []monitor.NodeRun {
+			rows := int64(1000) // the same every day
+			if i == 0 {
+				rows = today
+			}
+			return []monitor.NodeRun{{Node: "dim_regions", Kind: "model", Status: "success", FinishedAt: at, Rows: rows}}
+		})
+		c := &collect{}
+		rep, err := (&monitor.Checker{Alerter: c, History: h}).Check(context.Background(), now)
+		require.NoError(t, err)
+		require.Len(t, rep.Anomalies, 1)
+		return rep.Anomalies[0], c.byStatus("firing")
+	}
+	st, firing := check(1005)
+	assert.False(t, math.IsInf(st.Z, 0))
+	assert.InDelta(t, 0.5, st.Z, 1e-9, "std floored at 1% of the mean (10)")
+	assert.Empty(t, firing, "5 more rows than always is not an anomaly")
+	st, firing = check(1100)
+	assert.InDelta(t, 10, st.Z, 1e-9)
+	assert.Contains(t, firing, "anomaly:dim_regions:")
 }
 
 type usage schedule.Usage
