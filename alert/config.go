@@ -567,6 +567,11 @@ func (p *cfgParser) receiver(name string, m map[string]any) ReceiverConfig {
 				p.errorf(at, "an email receiver needs %s", k)
 			}
 		}
+		if v, ok := rc.Settings["insecure_skip_verify"]; ok {
+			if _, err := strconv.ParseBool(v); err != nil {
+				p.errorf(append(slices.Clone(at), "insecure_skip_verify"), "want true or false, got %q", v)
+			}
+		}
 		if tls := rc.Settings["tls"]; tls != "" && tls != "starttls" && tls != "tls" && tls != "none" {
 			p.errorf(append(slices.Clone(at), "tls"), "want starttls, tls or none, got %q", tls)
 		}

@@ -119,6 +119,8 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"alerts:\n  route:\n    grup_by: [type]\n", "dataops.yml:3"},
 		{"alerts:\n  thresholds:\n    freshness: {warn_after: 3h, error_after: 2h}\n", "dataops.yml:3: alerts.thresholds.freshness: warn_after (3h0m0s) is later than error_after"},
 		{"alerts:\n  receivers:\n    email: {type: email, host: h, from: f}\n", "an email receiver needs to"},
+		{"alerts:\n  receivers:\n    email: {type: email, host: h, from: f, to: t, insecure_skip_verify: sometimes}\n", "dataops.yml:3: alerts.receivers.email.insecure_skip_verify: want true or false"},
+		{"alerts:\n  thresholds:\n    resource_for: often\n", "alerts.thresholds.resource_for: want a duration"},
 		{"alerts:\n  route:\n    routes:\n      - matchers: ['team']\n        receivers: [slack]\n", "dataops.yml:4: alerts.route.routes[0].matchers[0]"},
 	}
 	for _, c := range cases {

@@ -131,6 +131,7 @@ func receivers(cfg alert.Config, router *alert.Router, log *slog.Logger) (map[st
 			if v := s["password_env"]; v != "" {
 				n.Password = os.Getenv(v)
 			}
+			n.InsecureSkipVerify, _ = strconv.ParseBool(s["insecure_skip_verify"]) // checked by alert.ParseConfig
 			out[name] = n
 			desc = append(desc, name+" (email via "+s["host"]+")")
 		default:
