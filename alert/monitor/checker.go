@@ -504,7 +504,7 @@ func quality(rep *Report, runs []RunSummary) {
 			if n.Status == "fail" || n.Status == "error" {
 				failed++
 			}
-			if strings.HasPrefix(n.Node, "unique_") && n.Failures > 0 {
+			if (strings.HasPrefix(n.Node, "unique_") || strings.HasPrefix(n.Node, "source_unique_")) && n.Failures > 0 {
 				dups[n.Node] = n.Failures
 			}
 		}

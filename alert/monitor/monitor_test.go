@@ -530,3 +530,14 @@ func TestFailedResourceSampleDoesNotResolve(t *testing.T) {
 	assert.Empty(t, rep.Resources, "no reading, no status")
 	assert.Empty(t, c.byStatus("resolved"), "a failed reading resolves nothing")
 }
+
+func TestDuplicatesCountSourceUniqueTests(t *testing.T) {
+	h := history{{Nodes: []monitor.NodeRun{
+		{Node: "unique_fct_orders_order_id", Kind: "test", Status: "fail", Failures: 4},
+		{Node: "source_unique_shop_orders_id", Kind: "test", Status: "fail", Failures: 2},
+		{Node: "source_not_null_shop_orders_id", Kind: "test", Status: "fail", Failures: 9},
+	}}}
+	rep, err := (&monitor.Checker{History: h}).Evaluate(context.Background(), now)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"unique_fct_orders_order_id": 4, "source_unique_shop_orders_id": 2}, rep.Duplicates)
+}
