@@ -131,6 +131,9 @@ type Dispatcher struct {
 	groupsOf   map[string][]string // fingerprint → keys of the groups it is in
 	loaded     bool
 	escalation map[string]time.Time // fingerprint → when to escalate
+	// dirty are records whose Count and LastSeen changed without a save
+	// (repeats of a firing alert), saved once per batch of alerts.
+	dirty map[string]bool
 }
 
 type group struct {
@@ -258,7 +261,7 @@ func NewDispatcher(opts Options) (*Dispatcher, error) {
 		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), ackReq: make(chan ackRequest),
 		stop: make(chan struct{}), loopDone: make(chan struct{}),
 		senders: map[string]*sender{}, healthy: map[string]bool{}, groups: map[string]*group{},
-		known: map[string]*Record{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
+		known: map[string]*Record{}, dirty: map[string]bool{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
 	}
 	d.abandon, d.cancelAbandon = context.WithCancel(context.Background())
 	for name, n := range opts.Receivers {
@@ -444,6 +447,7 @@ func (d *Dispatcher) loop() {
 			for _, a := range d.takePending() {
 				d.ingest(ctx, a)
 			}
+			d.saveDirty(ctx)
 		case <-timer.C:
 			d.tick(ctx, false)
 		case done := <-d.flushReq:
@@ -451,6 +455,7 @@ func (d *Dispatcher) loop() {
 			for _, a := range d.takePending() {
 				d.ingest(ctx, a)
 			}
+			d.saveDirty(ctx)
 			d.tick(ctx, true)
 			close(done)
 		case req := <-d.ackReq:
@@ -522,7 +527,8 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			rec.LastSeen = now
 			rec.Count++
 			if a.Severity == prev && d.refresh(fp, a) {
-				return // the same firing alert again: its groups have it
+				d.dirty[fp] = true // saved with the rest of the batch
+				return             // the same firing alert again: its groups have it
 			}
 			if a.Severity != prev {
 				// A changed severity is news: the groups notify it again,
@@ -606,6 +612,16 @@ func (d *Dispatcher) markNotified(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// saveDirty saves the records repeats changed (loop only).
+func (d *Dispatcher) saveDirty(ctx context.Context) {
+	for _, fp := range slices.Sorted(maps.Keys(d.dirty)) {
+		if rec := d.known[fp]; rec != nil {
+			d.save(ctx, rec)
+		}
+	}
+	clear(d.dirty)
 }
 
 func (d *Dispatcher) save(ctx context.Context, rec *Record) {

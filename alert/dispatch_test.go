@@ -592,3 +592,23 @@ func TestOneShotWithHangingChannelDoesNotLoseTheAlert(t *testing.T) {
 		assert.False(t, rec.LastNotified.IsZero(), "marked notified once delivered")
 	})
 }
+
+func TestRepeatsSaveCountAndLastSeen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, _, _ := newDispatcher(t, alert.Options{})
+		a := failure("fct_orders")
+		for i := range 3 {
+			a.Labels[alert.LabelRunID] = fmt.Sprintf("run-%d", i)
+			require.NoError(t, d.Send(ctx, a))
+			time.Sleep(10 * time.Minute)
+			synctest.Wait()
+		}
+		last := time.Now().Add(-10 * time.Minute)
+		rec, err := d.Store().Alert(ctx, a.Fingerprint())
+		require.NoError(t, err)
+		assert.Equal(t, 3, rec.Count, "every report of the alert is counted in the store")
+		assert.Equal(t, last, rec.LastSeen)
+		require.NoError(t, d.Close(ctx))
+	})
+}
