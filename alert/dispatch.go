@@ -850,8 +850,8 @@ func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 		}
 		delete(d.escalation, fp)
 		rec := d.known[fp]
-		if rec == nil || !rec.Open() {
-			continue
+		if rec == nil || !rec.Open() || rec.Alert.Severity.Rank() < SeverityHigh.Rank() {
+			continue // resolved, or fell back below high
 		}
 		if !loaded {
 			loaded = true

@@ -612,3 +612,26 @@ func TestRepeatsSaveCountAndLastSeen(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	})
 }
+
+func TestSeverityFallingBelowHighCancelsEscalation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, _ := newDispatcher(t, alert.Options{Escalation: recovery.EscalationPolicy{
+			recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute},
+		}})
+		stale := alert.Alert{Type: alert.TypeFreshness, Severity: alert.SeverityHigh, Title: "fct_orders is stale",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "fct_orders"}}
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(10 * time.Minute)
+		stale.Severity = alert.SeverityMedium
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got, _ := slack.list()
+		require.Len(t, got, 2, "the error and the change back to a warning")
+		for _, n := range got {
+			assert.False(t, n.Escalated, "a warning does not escalate")
+		}
+		require.NoError(t, d.Close(ctx))
+	})
+}
