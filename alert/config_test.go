@@ -222,3 +222,15 @@ func TestPerModelFreshnessMergedWithDefaults(t *testing.T) {
 	assert.Equal(t, alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: 30 * time.Minute}, th.FreshnessFor("short"))
 	assert.Equal(t, alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 4 * time.Hour}, th.FreshnessFor("other"))
 }
+
+func TestParseScheduleGraceAndResourceFor(t *testing.T) {
+	cfg, err := alert.ParseConfig([]byte("alerts:\n  thresholds:\n    schedule_grace: {warn_after: 30m, error_after: 3h}\n    resource_for: 10m\n"), "dataops.yml")
+	require.NoError(t, err)
+	assert.Equal(t, alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: 3 * time.Hour}, cfg.Thresholds.ScheduleGrace)
+	assert.Equal(t, 10*time.Minute, cfg.Thresholds.ResourceFor)
+	assert.Equal(t, alert.Freshness{WarnAfter: 24*time.Hour + 30*time.Minute, ErrorAfter: 27 * time.Hour},
+		cfg.Thresholds.ScheduledFreshness("fct_orders", 24*time.Hour))
+	def := alert.Thresholds{}.WithDefaults()
+	assert.Equal(t, 5*time.Minute, def.ResourceFor)
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour}, def.ScheduleGrace)
+}
