@@ -44,8 +44,10 @@ import (
 //	  thresholds:
 //	    freshness: {warn_after: 1h, error_after: 2h}
 //	    models: {mart_daily_sales: {warn_after: 30m, error_after: 1h}}
+//	    schedule_grace: {warn_after: 1h, error_after: 2h} # models of daily jobs: interval + grace
 //	    performance: 1.5
 //	    resource: 0.9
+//	    resource_for: 5m          # above the limit this long before it fires
 //	    anomaly_z: 3
 //	    baseline_runs: 10
 //	  delivery: {attempts: 4, initial_delay: 1s, max_delay: 30s, timeout: 30s}
@@ -105,13 +107,22 @@ type Freshness struct {
 // DefaultThresholds.
 type Thresholds struct {
 	Freshness Freshness
-	// Models override Freshness per model.
+	// Models override Freshness per model (and the thresholds a model gets
+	// from its schedule); zero values take Freshness's.
 	Models map[string]Freshness
+	// ScheduleGrace is added to the interval of the job that builds a
+	// model (the time between two of its runs) to make that model's
+	// thresholds, when the interval is longer than an hour (hourly models
+	// keep Freshness); default warn 1h, error 2h.
+	ScheduleGrace Freshness
 	// Performance is the ratio of a run time to its baseline above which a
 	// performance alert fires (1.5 = 150%).
 	Performance float64
 	// Resource is the utilization share above which a resource alert fires.
 	Resource float64
+	// ResourceFor is how long a resource must stay above Resource (in
+	// consecutive samples) before the alert fires (default 5m).
+	ResourceFor time.Duration
 	// AnomalyZ is the z-score of a row count beyond which it is an anomaly.
 	AnomalyZ float64
 	// BaselineRuns is how many successful runs make a baseline.
@@ -123,8 +134,9 @@ type Thresholds struct {
 // last 10 successful runs.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
-		Freshness:   Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
-		Performance: 1.5, Resource: 0.9, AnomalyZ: 3, BaselineRuns: 10,
+		Freshness:     Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
+		ScheduleGrace: Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
+		Performance:   1.5, Resource: 0.9, ResourceFor: 5 * time.Minute, AnomalyZ: 3, BaselineRuns: 10,
 	}
 }
 
@@ -140,11 +152,23 @@ func (t Thresholds) WithDefaults() Thresholds {
 	if t.Freshness.ErrorAfter == 0 {
 		t.Freshness.ErrorAfter = max(d.Freshness.ErrorAfter, t.Freshness.WarnAfter)
 	}
+	if t.ScheduleGrace.WarnAfter == 0 {
+		t.ScheduleGrace.WarnAfter = min(d.ScheduleGrace.WarnAfter, max(t.ScheduleGrace.ErrorAfter, 0))
+		if t.ScheduleGrace.WarnAfter == 0 {
+			t.ScheduleGrace.WarnAfter = d.ScheduleGrace.WarnAfter
+		}
+	}
+	if t.ScheduleGrace.ErrorAfter == 0 {
+		t.ScheduleGrace.ErrorAfter = max(d.ScheduleGrace.ErrorAfter, t.ScheduleGrace.WarnAfter)
+	}
 	if t.Performance == 0 {
 		t.Performance = d.Performance
 	}
 	if t.Resource == 0 {
 		t.Resource = d.Resource
+	}
+	if t.ResourceFor <= 0 {
+		t.ResourceFor = d.ResourceFor
 	}
 	if t.AnomalyZ == 0 {
 		t.AnomalyZ = d.AnomalyZ
@@ -155,12 +179,36 @@ func (t Thresholds) WithDefaults() Thresholds {
 	return t
 }
 
-// FreshnessFor returns the thresholds of a model.
+// FreshnessFor returns the thresholds of a model: its override in Models
+// with the values it leaves out taken from Freshness (and the defaults).
 func (t Thresholds) FreshnessFor(model string) Freshness {
-	if f, ok := t.Models[model]; ok {
-		return f
+	base := t.WithDefaults().Freshness
+	f, ok := t.Models[model]
+	if !ok {
+		return base
 	}
-	return t.Freshness
+	if f.WarnAfter == 0 {
+		f.WarnAfter = base.WarnAfter
+		if f.ErrorAfter > 0 {
+			f.WarnAfter = min(f.WarnAfter, f.ErrorAfter)
+		}
+	}
+	if f.ErrorAfter == 0 {
+		f.ErrorAfter = max(base.ErrorAfter, f.WarnAfter)
+	}
+	return f
+}
+
+// ScheduledFreshness returns the thresholds of a model built by a job that
+// runs every interval: Freshness for an hourly (or more frequent) job,
+// else interval plus ScheduleGrace. An override in Models wins, merged
+// as in FreshnessFor.
+func (t Thresholds) ScheduledFreshness(model string, interval time.Duration) Freshness {
+	if _, ok := t.Models[model]; ok || interval <= time.Hour {
+		return t.FreshnessFor(model)
+	}
+	g := t.WithDefaults().ScheduleGrace
+	return Freshness{WarnAfter: interval + g.WarnAfter, ErrorAfter: interval + g.ErrorAfter}
 }
 
 // Delivery configures retries of a failing channel (see Options.Retry).
@@ -239,8 +287,10 @@ type rawAlerts struct {
 	Thresholds struct {
 		Freshness    rawFreshness            `yaml:"freshness"`
 		Models       map[string]rawFreshness `yaml:"models"`
+		Grace        rawFreshness            `yaml:"schedule_grace"`
 		Performance  float64                 `yaml:"performance"`
 		Resource     float64                 `yaml:"resource"`
+		ResourceFor  string                  `yaml:"resource_for"`
 		AnomalyZ     float64                 `yaml:"anomaly_z"`
 		BaselineRuns int                     `yaml:"baseline_runs"`
 	} `yaml:"thresholds"`
@@ -401,11 +451,13 @@ func (p *cfgParser) build(raw rawAlerts) Config {
 	th := raw.Thresholds
 	tp := []string{"alerts", "thresholds"}
 	cfg.Thresholds = Thresholds{
-		Freshness:    p.freshness(append(tp, "freshness"), th.Freshness),
-		Performance:  th.Performance,
-		Resource:     th.Resource,
-		AnomalyZ:     th.AnomalyZ,
-		BaselineRuns: th.BaselineRuns,
+		Freshness:     p.freshness(append(tp, "freshness"), th.Freshness),
+		ScheduleGrace: p.freshness(append(slices.Clone(tp), "schedule_grace"), th.Grace),
+		Performance:   th.Performance,
+		Resource:      th.Resource,
+		ResourceFor:   p.duration(append(slices.Clone(tp), "resource_for"), th.ResourceFor),
+		AnomalyZ:      th.AnomalyZ,
+		BaselineRuns:  th.BaselineRuns,
 	}
 	if th.Performance < 0 || (th.Performance > 0 && th.Performance <= 1) {
 		p.errorf(append(tp, "performance"), "want a ratio above 1 (1.5 = 150%% of the baseline), got %v", th.Performance)
@@ -513,6 +565,11 @@ func (p *cfgParser) receiver(name string, m map[string]any) ReceiverConfig {
 		for _, k := range []string{"host", "from", "to"} {
 			if rc.Settings[k] == "" {
 				p.errorf(at, "an email receiver needs %s", k)
+			}
+		}
+		if v, ok := rc.Settings["insecure_skip_verify"]; ok {
+			if _, err := strconv.ParseBool(v); err != nil {
+				p.errorf(append(slices.Clone(at), "insecure_skip_verify"), "want true or false, got %q", v)
 			}
 		}
 		if tls := rc.Settings["tls"]; tls != "" && tls != "starttls" && tls != "tls" && tls != "none" {

@@ -119,6 +119,8 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"alerts:\n  route:\n    grup_by: [type]\n", "dataops.yml:3"},
 		{"alerts:\n  thresholds:\n    freshness: {warn_after: 3h, error_after: 2h}\n", "dataops.yml:3: alerts.thresholds.freshness: warn_after (3h0m0s) is later than error_after"},
 		{"alerts:\n  receivers:\n    email: {type: email, host: h, from: f}\n", "an email receiver needs to"},
+		{"alerts:\n  receivers:\n    email: {type: email, host: h, from: f, to: t, insecure_skip_verify: sometimes}\n", "dataops.yml:3: alerts.receivers.email.insecure_skip_verify: want true or false"},
+		{"alerts:\n  thresholds:\n    resource_for: often\n", "alerts.thresholds.resource_for: want a duration"},
 		{"alerts:\n  route:\n    routes:\n      - matchers: ['team']\n        receivers: [slack]\n", "dataops.yml:4: alerts.route.routes[0].matchers[0]"},
 	}
 	for _, c := range cases {
@@ -204,4 +206,31 @@ func TestParseNotices(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `dataops.yml:3: alerts.notices.receivers[0]: unknown receiver "nobody"`)
 	assert.Contains(t, err.Error(), "dataops.yml:4: alerts.notices.delayed: bad template")
+}
+
+func TestPerModelFreshnessMergedWithDefaults(t *testing.T) {
+	th := alert.Thresholds{
+		Freshness: alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 4 * time.Hour},
+		Models: map[string]alert.Freshness{
+			"only_error": {ErrorAfter: 10 * time.Hour},
+			"only_warn":  {WarnAfter: 6 * time.Hour},
+			"short":      {ErrorAfter: 30 * time.Minute},
+		},
+	}
+	assert.Equal(t, alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 10 * time.Hour}, th.FreshnessFor("only_error"))
+	assert.Equal(t, alert.Freshness{WarnAfter: 6 * time.Hour, ErrorAfter: 6 * time.Hour}, th.FreshnessFor("only_warn"))
+	assert.Equal(t, alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: 30 * time.Minute}, th.FreshnessFor("short"))
+	assert.Equal(t, alert.Freshness{WarnAfter: 2 * time.Hour, ErrorAfter: 4 * time.Hour}, th.FreshnessFor("other"))
+}
+
+func TestParseScheduleGraceAndResourceFor(t *testing.T) {
+	cfg, err := alert.ParseConfig([]byte("alerts:\n  thresholds:\n    schedule_grace: {warn_after: 30m, error_after: 3h}\n    resource_for: 10m\n"), "dataops.yml")
+	require.NoError(t, err)
+	assert.Equal(t, alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: 3 * time.Hour}, cfg.Thresholds.ScheduleGrace)
+	assert.Equal(t, 10*time.Minute, cfg.Thresholds.ResourceFor)
+	assert.Equal(t, alert.Freshness{WarnAfter: 24*time.Hour + 30*time.Minute, ErrorAfter: 27 * time.Hour},
+		cfg.Thresholds.ScheduledFreshness("fct_orders", 24*time.Hour))
+	def := alert.Thresholds{}.WithDefaults()
+	assert.Equal(t, 5*time.Minute, def.ResourceFor)
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour}, def.ScheduleGrace)
 }

@@ -105,12 +105,22 @@ type Dispatcher struct {
 	pending  []Alert
 	wake     chan struct{}
 	flushReq chan chan struct{}
+	ackReq   chan ackRequest
 	stop     chan struct{}
 	loopDone chan struct{}
 	senders  map[string]*sender
-	inflight sync.WaitGroup
-	closed   atomic.Bool
-	closeMu  sync.Mutex
+	// healthy[r] is whether r's last delivery succeeded (absent: no
+	// delivery yet); the first success after a failure, or in a process,
+	// resolves channel_failed{receiver=r}.
+	healthMu sync.Mutex
+	healthy  map[string]bool
+	inflight counter
+	// Deliveries that succeeded, waiting for the loop to mark their
+	// alerts notified.
+	delivMu   sync.Mutex
+	delivered []notified
+	closed    atomic.Bool
+	closeMu   sync.Mutex
 	// abandon ends deliveries still retrying when Close gives up waiting.
 	abandon       context.Context
 	cancelAbandon context.CancelFunc
@@ -121,6 +131,9 @@ type Dispatcher struct {
 	groupsOf   map[string][]string // fingerprint → keys of the groups it is in
 	loaded     bool
 	escalation map[string]time.Time // fingerprint → when to escalate
+	// dirty are records whose Count and LastSeen changed without a save
+	// (repeats of a firing alert), saved once per batch of alerts.
+	dirty map[string]bool
 }
 
 type group struct {
@@ -133,7 +146,65 @@ type group struct {
 	next     time.Time
 }
 
+type ackRequest struct {
+	ctx   context.Context
+	id    string
+	by    string
+	reply chan ackResult
+}
+
+type ackResult struct {
+	rec Record
+	err error
+}
+
+// notified says the alerts fps went out at at.
+type notified struct {
+	fps []string
+	at  time.Time
+}
+
+// counter counts deliveries in flight; unlike a WaitGroup it may be
+// incremented while somebody waits for it to reach zero.
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n is 0
+}
+
+func (c *counter) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *counter) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 {
+		close(c.idle)
+	}
+}
+
+// zero returns a channel closed once nothing is in flight (at the time of
+// the call or later).
+func (c *counter) zero() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return c.idle
+}
+
 type delivery struct {
+	at      time.Time // when the notification was made
 	n       Notification
 	targets []string // receivers the notification went to in the first place
 }
@@ -187,10 +258,10 @@ func NewDispatcher(opts Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{
 		opts: opts, router: opts.Router, store: opts.Store, log: opts.Logger, now: opts.Now,
-		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}),
+		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), ackReq: make(chan ackRequest),
 		stop: make(chan struct{}), loopDone: make(chan struct{}),
-		senders: map[string]*sender{}, groups: map[string]*group{},
-		known: map[string]*Record{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
+		senders: map[string]*sender{}, healthy: map[string]bool{}, groups: map[string]*group{},
+		known: map[string]*Record{}, dirty: map[string]bool{}, escalation: map[string]time.Time{}, groupsOf: map[string][]string{},
 	}
 	d.abandon, d.cancelAbandon = context.WithCancel(context.Background())
 	for name, n := range opts.Receivers {
@@ -273,10 +344,8 @@ func (d *Dispatcher) Flush(ctx context.Context) error {
 }
 
 func (d *Dispatcher) waitInflight(ctx context.Context) error {
-	idle := make(chan struct{})
-	go func() { d.inflight.Wait(); close(idle) }()
 	select {
-	case <-idle:
+	case <-d.inflight.zero():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -302,13 +371,44 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		<-s.done
 	}
 	d.cancelAbandon()
+	// The loop has stopped: mark what the last deliveries carried. What
+	// was abandoned stays not notified, for the next process to send.
+	d.markNotified(context.Background())
 	return err
 }
 
 // Ack acknowledges the alert with the fingerprint id: it will not be
-// escalated.
+// escalated. The ack goes through the dispatcher's loop, so that the
+// dispatcher's own record of the alert has it too and later saves keep it.
 func (d *Dispatcher) Ack(ctx context.Context, id, by string) (Record, error) {
+	if !d.closed.Load() {
+		req := ackRequest{ctx: ctx, id: id, by: by, reply: make(chan ackResult, 1)}
+		select {
+		case d.ackReq <- req:
+			select {
+			case res := <-req.reply:
+				return res.rec, res.err
+			case <-ctx.Done():
+				return Record{}, ctx.Err()
+			}
+		case <-d.loopDone:
+		case <-ctx.Done():
+			return Record{}, ctx.Err()
+		}
+	}
 	return d.store.Ack(ctx, id, by, d.now())
+}
+
+// ack runs in the loop: it stores the ack and updates the known record.
+func (d *Dispatcher) ack(req ackRequest) {
+	rec, err := d.store.Ack(req.ctx, req.id, req.by, d.now())
+	if err == nil {
+		if k := d.known[req.id]; k != nil {
+			k.AckedBy, k.AckedAt = rec.AckedBy, rec.AckedAt
+		}
+		delete(d.escalation, req.id)
+	}
+	req.reply <- ackResult{rec: rec, err: err}
 }
 
 // Silence stores a silence.
@@ -343,17 +443,23 @@ func (d *Dispatcher) loop() {
 		}
 		select {
 		case <-d.wake:
+			d.markNotified(ctx)
 			for _, a := range d.takePending() {
 				d.ingest(ctx, a)
 			}
+			d.saveDirty(ctx)
 		case <-timer.C:
 			d.tick(ctx, false)
 		case done := <-d.flushReq:
+			d.markNotified(ctx)
 			for _, a := range d.takePending() {
 				d.ingest(ctx, a)
 			}
+			d.saveDirty(ctx)
 			d.tick(ctx, true)
 			close(done)
+		case req := <-d.ackReq:
+			d.ack(req)
 		case <-d.stop:
 			return
 		}
@@ -398,6 +504,7 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 	now := d.now()
 	fp := a.Fingerprint()
 	rec := d.known[fp]
+	rerouted := false // a firing alert whose severity changed: news
 	if a.Resolved() {
 		if rec == nil || !rec.Open() {
 			return // nothing fired: nothing to resolve
@@ -414,12 +521,32 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			d.save(ctx, rec)
 			d.scheduleEscalation(rec)
 		} else {
+			prev := rec.Alert.Severity
 			a.StartsAt = rec.Alert.StartsAt
 			rec.Alert = a
 			rec.LastSeen = now
 			rec.Count++
-			if d.refresh(fp, a) {
-				return // the same firing alert again: its groups have it
+			if a.Severity == prev && d.refresh(fp, a) {
+				d.dirty[fp] = true // saved with the rest of the batch
+				return             // the same firing alert again: its groups have it
+			}
+			if a.Severity != prev {
+				// A changed severity is news: the groups notify it again,
+				// and an alert rising to high or above escalates.
+				rerouted = true
+				for _, k := range d.groupsOf[fp] {
+					if g := d.groups[k]; g != nil {
+						delete(g.alerts, fp)
+						delete(g.notified, fp)
+						if len(g.alerts) == 0 {
+							delete(d.groups, k)
+						}
+					}
+				}
+				if a.Severity.Rank() >= SeverityHigh.Rank() && prev.Rank() < SeverityHigh.Rank() {
+					d.scheduleEscalationFrom(rec, now)
+				}
+				d.save(ctx, rec)
 			}
 		}
 	}
@@ -434,7 +561,7 @@ func (d *Dispatcher) ingest(ctx context.Context, a Alert) {
 			g = &group{key: key, route: route, labels: labels, alerts: map[string]Alert{}, notified: map[string]bool{}, next: now.Add(route.GroupWait)}
 			d.groups[key] = g
 		}
-		if !rec.LastNotified.IsZero() && !g.notified[fp] && g.last.IsZero() {
+		if !rerouted && !rec.LastNotified.IsZero() && !g.notified[fp] && g.last.IsZero() {
 			// Notified by an earlier process (or group): not news.
 			g.notified[fp] = true
 			g.last = rec.LastNotified
@@ -464,6 +591,37 @@ func (d *Dispatcher) refresh(fp string, a Alert) bool {
 		d.groups[k].alerts[fp] = a
 	}
 	return true
+}
+
+// markNotified sets LastNotified of the alerts of successful deliveries
+// and saves them (loop only).
+func (d *Dispatcher) markNotified(ctx context.Context) {
+	d.delivMu.Lock()
+	list := d.delivered
+	d.delivered = nil
+	d.delivMu.Unlock()
+	for _, n := range list {
+		for _, fp := range n.fps {
+			rec := d.known[fp]
+			if rec == nil {
+				continue
+			}
+			if n.at.After(rec.LastNotified) {
+				rec.LastNotified = n.at
+				d.save(ctx, rec)
+			}
+		}
+	}
+}
+
+// saveDirty saves the records repeats changed (loop only).
+func (d *Dispatcher) saveDirty(ctx context.Context) {
+	for _, fp := range slices.Sorted(maps.Keys(d.dirty)) {
+		if rec := d.known[fp]; rec != nil {
+			d.save(ctx, rec)
+		}
+	}
+	clear(d.dirty)
 }
 
 func (d *Dispatcher) save(ctx context.Context, rec *Record) {
@@ -588,13 +746,9 @@ func (d *Dispatcher) flush(ctx context.Context, g *group, now time.Time, silence
 		d.deliver(n, d.receiversFor(g.route, alerts))
 		g.last = now
 		g.notified = map[string]bool{}
+		// LastNotified is set once a channel delivered (markNotified).
 		for _, a := range firing {
-			fp := a.Fingerprint()
-			g.notified[fp] = true
-			if rec := d.known[fp]; rec != nil {
-				rec.LastNotified = now
-				d.save(ctx, rec)
-			}
+			g.notified[a.Fingerprint()] = true
 		}
 	}
 	// Resolved alerts leave the group once handled; so do alerts whose
@@ -666,7 +820,11 @@ func (d *Dispatcher) escalationFor(team string) (recovery.Escalation, bool) {
 	return e, true
 }
 
-func (d *Dispatcher) scheduleEscalation(r *Record) {
+func (d *Dispatcher) scheduleEscalation(r *Record) { d.scheduleEscalationFrom(r, r.FirstSeen) }
+
+// scheduleEscalationFrom schedules the escalation of r for After past
+// from.
+func (d *Dispatcher) scheduleEscalationFrom(r *Record, from time.Time) {
 	if !r.Open() || r.Acknowledged() || !r.EscalatedAt.IsZero() || r.Alert.Severity.Rank() < SeverityHigh.Rank() {
 		return
 	}
@@ -674,18 +832,42 @@ func (d *Dispatcher) scheduleEscalation(r *Record) {
 	if !ok {
 		return
 	}
-	d.escalation[r.ID] = r.FirstSeen.Add(e.After)
+	d.escalation[r.ID] = from.Add(e.After)
 }
 
-// escalate sends due, unacknowledged alerts to the secondary contacts.
+// escalateRecheck is how long a muted alert's escalation waits before it
+// is looked at again (or until its silence ends, when later).
+const escalateRecheck = time.Minute
+
+// escalate sends due, unacknowledged alerts to the secondary contacts;
+// the escalation of an alert muted by a silence or an inhibition waits.
 func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
+	var silences []Silence
+	loaded := false
 	for _, fp := range slices.Sorted(maps.Keys(d.escalation)) {
 		if now.Before(d.escalation[fp]) {
 			continue
 		}
 		delete(d.escalation, fp)
 		rec := d.known[fp]
-		if rec == nil || !rec.Open() {
+		if rec == nil || !rec.Open() || rec.Alert.Severity.Rank() < SeverityHigh.Rank() {
+			continue // resolved, or fell back below high
+		}
+		if !loaded {
+			loaded = true
+			var err error
+			if silences, err = d.store.Silences(ctx); err != nil {
+				d.log.Error("alert store: reading silences failed; escalating without them", "err", err)
+			}
+		}
+		if d.muted(rec.Alert, now, silences) {
+			next := now.Add(escalateRecheck)
+			for _, s := range silences {
+				if s.Mutes(rec.Alert, now) && s.EndsAt.After(next) {
+					next = s.EndsAt
+				}
+			}
+			d.escalation[fp] = next
 			continue
 		}
 		// Acks come from other processes too: ask the store.
@@ -729,11 +911,11 @@ func (d *Dispatcher) enqueue(receiver string, n Notification, targets []string) 
 		return
 	}
 	n.Receiver = receiver
-	d.inflight.Add(1)
+	d.inflight.add()
 	select {
-	case s.queue <- delivery{n: n, targets: targets}:
+	case s.queue <- delivery{at: d.now(), n: n, targets: targets}:
 	default:
-		d.inflight.Done()
+		d.inflight.done()
 		d.dropped("notification")
 		d.log.Error("alert channel queue full: notification dropped", "receiver", receiver, "title", n.Title())
 	}
@@ -746,14 +928,14 @@ func (d *Dispatcher) sendLoop(s *sender) {
 		select {
 		case del := <-s.queue:
 			d.attempt(s, del)
-			d.inflight.Done()
+			d.inflight.done()
 		case <-d.loopDone:
 			// Drain what is left without waiting for new work.
 			for {
 				select {
 				case del := <-s.queue:
 					d.attempt(s, del)
-					d.inflight.Done()
+					d.inflight.done()
 				default:
 					return
 				}
@@ -783,6 +965,18 @@ func (d *Dispatcher) attempt(s *sender, del delivery) {
 			if d.opts.Metrics != nil {
 				d.opts.Metrics.Sent(s.name, len(del.n.Alerts))
 			}
+			d.channelOK(s.name)
+			fps := make([]string, 0, len(del.n.Alerts))
+			for _, a := range del.n.Alerts {
+				fps = append(fps, a.Fingerprint())
+			}
+			d.delivMu.Lock()
+			d.delivered = append(d.delivered, notified{fps: fps, at: del.at})
+			d.delivMu.Unlock()
+			select {
+			case d.wake <- struct{}{}:
+			default:
+			}
 			return
 		}
 		if attempt >= max(b.Attempts, 1) {
@@ -804,12 +998,36 @@ func (d *Dispatcher) attempt(s *sender, del delivery) {
 	d.giveUp(s.name, del, err)
 }
 
+// channelOK resolves channel_failed{receiver} on the first success of the
+// receiver after a failure (or in this process: an earlier one may have
+// left it open; resolving an alert that is not open does nothing).
+func (d *Dispatcher) channelOK(receiver string) {
+	d.healthMu.Lock()
+	was := d.healthy[receiver]
+	d.healthy[receiver] = true
+	d.healthMu.Unlock()
+	if was || d.closed.Load() {
+		return
+	}
+	now := d.now()
+	_ = d.Send(context.Background(), Alert{
+		Type: TypeChannelFailed, Severity: SeverityHigh,
+		Title:    fmt.Sprintf("Alert channel %s is failing", receiver),
+		Body:     fmt.Sprintf("%s delivered a notification again.", receiver),
+		Labels:   map[string]string{LabelReceiver: receiver},
+		StartsAt: now, EndsAt: now,
+	})
+}
+
 // giveUp logs the notification, hands it to the channels it did not go to,
 // and raises a channel_failed alert.
 func (d *Dispatcher) giveUp(receiver string, del delivery, err error) {
 	if d.opts.Metrics != nil {
 		d.opts.Metrics.ChannelFailed(receiver)
 	}
+	d.healthMu.Lock()
+	d.healthy[receiver] = false
+	d.healthMu.Unlock()
 	d.log.Error("alert channel gave up", "receiver", receiver, "attempts", max(d.opts.Retry.Attempts, 1), "err", err, "title", del.n.Title())
 	_ = Slog{Logger: d.log}.Notify(context.Background(), del.n)
 	var others []string
@@ -819,6 +1037,12 @@ func (d *Dispatcher) giveUp(receiver string, del delivery, err error) {
 		}
 	}
 	slices.Sort(others)
+	if d.abandon.Err() != nil {
+		// Close gave up waiting: the other channels' senders are stopping.
+		// The alerts stay not notified (LastNotified unchanged) unless a
+		// channel delivered them, so the next process sends them.
+		others = nil
+	}
 	for _, name := range others {
 		d.enqueue(name, del.n, append(slices.Clone(del.targets), others...))
 	}

@@ -412,3 +412,226 @@ func TestEscalatesOpenAlertsOfAnEarlierProcess(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	})
 }
+
+func TestAckDuringGroupWaitSurvivesAndStopsEscalation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, _ := newDispatcher(t, alert.Options{Escalation: recovery.EscalationPolicy{
+			"analytics": {Team: "analytics", Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute},
+		}})
+		a := failure("fct_orders")
+		require.NoError(t, d.Send(ctx, a))
+		time.Sleep(10 * time.Second) // within group_wait
+		synctest.Wait()
+		_, err := d.Ack(ctx, a.Fingerprint(), "asha")
+		require.NoError(t, err)
+		// The first notification, a repeat of the same alert and its
+		// resolution all save the record after the ack.
+		time.Sleep(time.Hour)
+		require.NoError(t, d.Send(ctx, a))
+		synctest.Wait()
+		got, _ := slack.list()
+		require.NotEmpty(t, got)
+		for _, n := range got {
+			assert.False(t, n.Escalated, "an acknowledged alert does not escalate")
+		}
+		rec, err := d.Store().Alert(ctx, a.Fingerprint())
+		require.NoError(t, err)
+		assert.Equal(t, "asha", rec.AckedBy, "the ack is not overwritten by later saves")
+		a.EndsAt = time.Now()
+		require.NoError(t, d.Send(ctx, a))
+		require.NoError(t, d.Close(ctx))
+		rec, err = d.Store().Alert(ctx, a.Fingerprint())
+		require.NoError(t, err)
+		assert.False(t, rec.Open())
+		assert.Equal(t, "asha", rec.AckedBy, "the ack is kept when the alert resolves")
+	})
+}
+
+func TestRisingSeverityIsNotifiedAndEscalates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, _ := newDispatcher(t, alert.Options{Escalation: recovery.EscalationPolicy{
+			recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute},
+		}})
+		start := time.Now()
+		stale := alert.Alert{Type: alert.TypeFreshness, Severity: alert.SeverityMedium, Title: "fct_orders is stale (warn)",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "fct_orders"}}
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		got, _ := slack.list()
+		require.Len(t, got, 1, "the warning")
+		stale.Severity, stale.Title = alert.SeverityHigh, "fct_orders is stale (error)"
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got, at := slack.list()
+		require.Len(t, got, 3, "warning, error and its escalation")
+		assert.Equal(t, alert.SeverityHigh, got[1].Alerts[0].Severity)
+		assert.False(t, got[1].Escalated)
+		assert.True(t, got[2].Escalated)
+		assert.Equal(t, []string{"@ravi"}, got[2].Contacts)
+		assert.Equal(t, 30*time.Minute, at[2].Sub(start), "After past the rise to high")
+		require.NoError(t, d.Close(ctx))
+	})
+}
+
+func TestEscalationWaitsWhileMuted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		upstream := map[string][]string{"mart_daily_sales": {"fct_orders"}}
+		d, slack, _ := newDispatcher(t, alert.Options{Upstream: func(m string) []string { return upstream[m] },
+			Escalation: recovery.EscalationPolicy{recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute}}})
+		start := time.Now()
+		_, err := d.Silence(ctx, alert.Silence{Matchers: alert.Matchers{alert.Eq(alert.LabelModel, "dim_dates")}, StartsAt: start, EndsAt: start.Add(time.Hour), CreatedBy: "asha"})
+		require.NoError(t, err)
+		silenced := failure("dim_dates")
+		silenced.Labels[alert.LabelTeam] = ""
+		require.NoError(t, d.Send(ctx, silenced))
+		upFail := failure("fct_orders")
+		upFail.Labels[alert.LabelTeam] = ""
+		require.NoError(t, d.Send(ctx, upFail))
+		require.NoError(t, d.Send(ctx, alert.Alert{Type: alert.TypeFreshness, Title: "mart_daily_sales is stale",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "mart_daily_sales"}}))
+		time.Sleep(50 * time.Minute)
+		synctest.Wait()
+		escalated := func() map[string]time.Duration {
+			got, at := slack.list()
+			out := map[string]time.Duration{}
+			for i, n := range got {
+				if n.Escalated {
+					out[string(n.Alerts[0].Type)+":"+n.Alerts[0].Labels["model"]] = at[i].Sub(start)
+				}
+			}
+			return out
+		}
+		assert.Equal(t, map[string]time.Duration{"run_failed:fct_orders": 20 * time.Minute}, escalated(),
+			"neither the silenced nor the inhibited alert escalates")
+		upFail.EndsAt = time.Now()
+		require.NoError(t, d.Send(ctx, upFail))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got := escalated()
+		assert.Equal(t, 50*time.Minute+time.Minute, got["freshness:mart_daily_sales"], "escalates once the inhibition ends")
+		assert.Equal(t, time.Hour, got["run_failed:dim_dates"], "escalates when the silence ends")
+		require.NoError(t, d.Close(ctx))
+	})
+}
+
+func TestChannelFailedResolvesWhenTheChannelDeliversAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, email := newDispatcher(t, alert.Options{})
+		slack.fail.Store(4) // every attempt of the first notification
+		testFailure := func(model string) alert.Alert {
+			return alert.Alert{Type: alert.TypeTestFailed, Title: "unique_" + model + "_id failed",
+				Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: model}}
+		}
+		require.NoError(t, d.Send(ctx, testFailure("fct_orders")))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		cf := alert.Alert{Type: alert.TypeChannelFailed, Labels: map[string]string{alert.LabelReceiver: "slack"}}
+		rec, err := d.Store().Alert(ctx, cf.Fingerprint())
+		require.NoError(t, err)
+		require.True(t, rec.Open(), "slack gave up")
+
+		require.NoError(t, d.Send(ctx, testFailure("dim_dates")))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		got, _ := slack.list()
+		require.Len(t, got, 1, "slack works again")
+		rec, err = d.Store().Alert(ctx, cf.Fingerprint())
+		require.NoError(t, err)
+		assert.False(t, rec.Open(), "channel_failed resolves on the next successful delivery")
+		mails, _ := email.list()
+		var statuses []string
+		for _, n := range mails {
+			for _, a := range n.Alerts {
+				if a.Type == alert.TypeChannelFailed {
+					statuses = append(statuses, a.Status())
+				}
+			}
+		}
+		assert.Equal(t, []string{"firing", "resolved"}, statuses)
+		require.NoError(t, d.Close(ctx))
+	})
+}
+
+func TestOneShotWithHangingChannelDoesNotLoseTheAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		store := alert.NewMemoryStore()
+		hang := alert.NotifierFunc(func(ctx context.Context, n alert.Notification) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		d1, err := alert.NewDispatcher(alert.Options{Logger: quiet(), Store: store,
+			Receivers: map[string]alert.Notifier{"slack": hang, "email": &timed{}}})
+		require.NoError(t, err)
+		// A test failure goes to Slack only; Slack hangs past Close's limit.
+		testFailure := alert.Alert{Type: alert.TypeTestFailed, Title: "unique_fct_orders_order_id failed",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "fct_orders"}}
+		require.NoError(t, d1.Send(ctx, testFailure))
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		assert.ErrorIs(t, d1.Close(cctx), context.DeadlineExceeded)
+		cancel()
+		rec, err := store.Alert(ctx, testFailure.Fingerprint())
+		require.NoError(t, err)
+		assert.True(t, rec.LastNotified.IsZero(), "not delivered: not notified")
+
+		// The next one-shot command, with Slack back, sends it.
+		time.Sleep(time.Hour)
+		d2, slack2, _ := newDispatcher(t, alert.Options{Store: store})
+		require.NoError(t, d2.Send(ctx, testFailure))
+		require.NoError(t, d2.Close(ctx))
+		got, _ := slack2.list()
+		require.Len(t, got, 1, "the alert the hanging channel lost is sent by the next process")
+		rec, err = store.Alert(ctx, testFailure.Fingerprint())
+		require.NoError(t, err)
+		assert.False(t, rec.LastNotified.IsZero(), "marked notified once delivered")
+	})
+}
+
+func TestRepeatsSaveCountAndLastSeen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, _, _ := newDispatcher(t, alert.Options{})
+		a := failure("fct_orders")
+		for i := range 3 {
+			a.Labels[alert.LabelRunID] = fmt.Sprintf("run-%d", i)
+			require.NoError(t, d.Send(ctx, a))
+			time.Sleep(10 * time.Minute)
+			synctest.Wait()
+		}
+		last := time.Now().Add(-10 * time.Minute)
+		rec, err := d.Store().Alert(ctx, a.Fingerprint())
+		require.NoError(t, err)
+		assert.Equal(t, 3, rec.Count, "every report of the alert is counted in the store")
+		assert.Equal(t, last, rec.LastSeen)
+		require.NoError(t, d.Close(ctx))
+	})
+}
+
+func TestSeverityFallingBelowHighCancelsEscalation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, slack, _ := newDispatcher(t, alert.Options{Escalation: recovery.EscalationPolicy{
+			recovery.DefaultTeam: {Primary: "@asha", Secondary: "@ravi", After: 20 * time.Minute},
+		}})
+		stale := alert.Alert{Type: alert.TypeFreshness, Severity: alert.SeverityHigh, Title: "fct_orders is stale",
+			Labels: map[string]string{alert.LabelEnvironment: "prod", alert.LabelModel: "fct_orders"}}
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(10 * time.Minute)
+		stale.Severity = alert.SeverityMedium
+		require.NoError(t, d.Send(ctx, stale))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		got, _ := slack.list()
+		require.Len(t, got, 2, "the error and the change back to a warning")
+		for _, n := range got {
+			assert.False(t, n.Escalated, "a warning does not escalate")
+		}
+		require.NoError(t, d.Close(ctx))
+	})
+}

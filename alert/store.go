@@ -87,7 +87,10 @@ func (s Silence) Validate() error {
 // is NewMemoryStore, the DuckDB one duckenv.Env.Alerts, and both pass
 // alerttest.RunStoreTests.
 type Store interface {
-	// SaveAlert inserts or replaces the record with r.ID.
+	// SaveAlert inserts or replaces the record with r.ID. Within one
+	// firing episode (a stored record with the same FirstSeen) it never
+	// clears an acknowledgement or escalation already stored: empty
+	// AckedBy, AckedAt and EscalatedAt in r keep the stored values.
 	SaveAlert(ctx context.Context, r Record) error
 	// Alert returns the record with the ID, or ErrNotFound.
 	Alert(ctx context.Context, id string) (Record, error)
@@ -131,8 +134,27 @@ func (m *MemoryStore) SaveAlert(_ context.Context, r Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r.Alert = r.Alert.clone()
-	m.alerts[r.ID] = r
+	m.alerts[r.ID] = KeepAck(m.alerts[r.ID], r)
 	return nil
+}
+
+// KeepAck returns r with the acknowledgement and escalation of stored
+// filled in where r has none, when both are the same firing episode (the
+// same FirstSeen): what Store.SaveAlert does.
+func KeepAck(stored, r Record) Record {
+	if stored.ID != r.ID || !stored.FirstSeen.Equal(r.FirstSeen) {
+		return r
+	}
+	if r.AckedBy == "" {
+		r.AckedBy = stored.AckedBy
+	}
+	if r.AckedAt.IsZero() {
+		r.AckedAt = stored.AckedAt
+	}
+	if r.EscalatedAt.IsZero() {
+		r.EscalatedAt = stored.EscalatedAt
+	}
+	return r
 }
 
 // Alert implements Store.

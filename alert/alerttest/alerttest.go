@@ -32,6 +32,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) alert.Store) {
 		{"NotFound", testNotFound},
 		{"ListOrderAndFilters", testList},
 		{"Ack", testAck},
+		{"SaveKeepsAck", testSaveKeepsAck},
 		{"Silences", testSilences},
 		{"SilenceRejects", testSilenceRejects},
 		{"Concurrent", testConcurrent},
@@ -172,6 +173,34 @@ func testAck(t *testing.T, s alert.Store) {
 	assert.Equal(t, r.Count, stored.Count, "ack keeps the rest of the record")
 	_, err = s.Ack(ctx, r.ID, " ", day)
 	assert.Error(t, err, "an ack names who acknowledges")
+}
+
+func testSaveKeepsAck(t *testing.T, s alert.Store) {
+	ctx := context.Background()
+	r := record("fct_orders", day)
+	require.NoError(t, s.SaveAlert(ctx, r))
+	_, err := s.Ack(ctx, r.ID, "asha", day.Add(time.Minute))
+	require.NoError(t, err)
+	esc := r
+	esc.EscalatedAt = day.Add(20 * time.Minute)
+	require.NoError(t, s.SaveAlert(ctx, esc))
+	// A writer that never saw the ack or the escalation saves the record.
+	r.Count, r.LastSeen = 9, day.Add(time.Hour)
+	require.NoError(t, s.SaveAlert(ctx, r))
+	got, err := s.Alert(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 9, got.Count)
+	assert.Equal(t, "asha", got.AckedBy, "the ack is not cleared")
+	assert.True(t, got.AckedAt.Equal(day.Add(time.Minute)), "AckedAt %s", got.AckedAt)
+	assert.True(t, got.EscalatedAt.Equal(day.Add(20*time.Minute)), "EscalatedAt %s", got.EscalatedAt)
+	// A new firing episode (another FirstSeen) starts unacknowledged.
+	again := record("fct_orders", day.Add(5*time.Hour))
+	again.FirstSeen = day.Add(5 * time.Hour)
+	require.NoError(t, s.SaveAlert(ctx, again))
+	got, err = s.Alert(ctx, r.ID)
+	require.NoError(t, err)
+	assert.False(t, got.Acknowledged())
+	assert.True(t, got.EscalatedAt.IsZero())
 }
 
 func testSilences(t *testing.T, s alert.Store) {

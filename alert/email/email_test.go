@@ -280,3 +280,14 @@ func TestUnreachableServer(t *testing.T) {
 	assert.NotContains(t, err.Error(), password)
 	assert.Error(t, (&email.Notifier{}).Notify(context.Background(), group()), "host, from and to are required")
 }
+
+func TestInsecureSkipVerifyAcceptsAnUntrustedCertificate(t *testing.T) {
+	be, port, _ := startServer(t, false)
+	n := &email.Notifier{Host: "127.0.0.1", Port: port, Username: user, Password: password, InsecureSkipVerify: true,
+		From: "dataops@vyaparbazaar.example", To: []string{"x@vyaparbazaar.example"}, Timeout: 5 * time.Second}
+	require.NoError(t, n.Notify(context.Background(), group()))
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	require.Len(t, be.msgs, 1)
+	assert.True(t, be.msgs[0].tls, "still encrypted with STARTTLS")
+}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,6 +71,10 @@ type LoadedAt interface {
 // Model is a node watched for freshness, performance and row counts.
 type Model struct {
 	Name, Layer, Owner string
+	// Interval is the time between two runs of the job that builds the
+	// model (the most frequent one; see Interval); 0: no job builds it.
+	// Its freshness thresholds follow (alert.Thresholds.ScheduledFreshness).
+	Interval time.Duration
 }
 
 // Source is a source table whose loaded-at column measures its lag.
@@ -104,6 +109,10 @@ type Checker struct {
 	// SourceClock is "now" for source lag when the data has its own clock
 	// (a demo generated as of a fixed time); default: the now of Check.
 	SourceClock func() time.Time
+	// ScheduledOnly watches the freshness of models with an Interval or a
+	// per-model threshold only: a model no job builds is not stale. Set it
+	// when the Models' Intervals come from the timetable.
+	ScheduledOnly bool
 	// NoFreshness skips model freshness (a one-shot command building a
 	// selection must not call everything else stale).
 	NoFreshness bool
@@ -112,6 +121,11 @@ type Checker struct {
 	// MinDuration ignores performance of nodes faster than this (default
 	// 1s: a 5 ms view taking 10 ms is noise, not a regression).
 	MinDuration time.Duration
+	// aboveSince is, per resource, since when its samples have been above
+	// the limit without a break (kept across Check calls).
+	aboveMu    sync.Mutex
+	aboveSince map[string]time.Time
+
 	// MinSamples is the fewest past values a baseline or an anomaly check
 	// needs (default 3 for baselines, 4 for row counts).
 	MinSamples int
@@ -299,7 +313,11 @@ func level(age time.Duration, f alert.Freshness) Level {
 func (c *Checker) freshness(rep *Report, runs []RunSummary, now time.Time, th alert.Thresholds) {
 	ok := successes(runs)
 	for _, m := range c.Models {
-		f := th.FreshnessFor(m.Name)
+		_, override := th.Models[m.Name]
+		if c.ScheduledOnly && m.Interval <= 0 && !override {
+			continue
+		}
+		f := th.ScheduledFreshness(m.Name, m.Interval)
 		st := FreshnessStatus{Name: m.Name, Level: LevelNever, Thresholds: f}
 		if s := ok[m.Name]; len(s) > 0 {
 			st.LastSuccess = s[0].FinishedAt
@@ -406,8 +424,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// ZScore returns the z-score of x against samples (mean, sample standard
-// deviation); with no spread it is 0 for x equal to the mean, else ±Inf.
+// ZScore returns the z-score of x against samples: (x - mean) / std, where
+// std is the samples' standard deviation floored at 1% of the mean and at
+// 1 (it is what is returned), so that a history with no spread does not
+// make every small change infinitely unusual.
 func ZScore(x float64, samples []float64) (z, mean, std float64) {
 	n := float64(len(samples))
 	for _, v := range samples {
@@ -420,15 +440,8 @@ func ZScore(x float64, samples []float64) (z, mean, std float64) {
 	if len(samples) > 1 {
 		std = math.Sqrt(std / (n - 1))
 	}
-	switch {
-	case std > 0:
-		z = (x - mean) / std
-	case x > mean:
-		z = math.Inf(1)
-	case x < mean:
-		z = math.Inf(-1)
-	}
-	return z, mean, std
+	std = max(std, math.Abs(mean)/100, 1)
+	return (x - mean) / std, mean, std
 }
 
 func (c *Checker) anomalies(rep *Report, runs []RunSummary, now time.Time, th alert.Thresholds) {
@@ -491,7 +504,7 @@ func quality(rep *Report, runs []RunSummary) {
 			if n.Status == "fail" || n.Status == "error" {
 				failed++
 			}
-			if strings.HasPrefix(n.Node, "unique_") && n.Failures > 0 {
+			if (strings.HasPrefix(n.Node, "unique_") || strings.HasPrefix(n.Node, "source_unique_")) && n.Failures > 0 {
 				dups[n.Node] = n.Failures
 			}
 		}
@@ -542,19 +555,26 @@ func DiskUsage(path string) (float64, error) {
 func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th alert.Thresholds) error {
 	var errs []error
 	if c.Resources != nil {
+		// Only readings that succeeded count: a failed sample reads as 0%
+		// and must not resolve an open alert.
 		u, err := c.Resources.Sample(ctx)
+		sampled, cpuOK := err == nil, err == nil
 		if err != nil {
 			errs = append(errs, fmt.Errorf("resources: %w", err))
 		}
 		if c.CPU != nil {
-			if u.CPU, err = c.CPU.Sample(now); err != nil {
-				errs = append(errs, fmt.Errorf("process CPU: %w", err))
+			var cerr error
+			if u.CPU, cerr = c.CPU.Sample(now); cerr != nil {
+				errs = append(errs, fmt.Errorf("process CPU: %w", cerr))
 			}
+			cpuOK = cerr == nil
 		}
-		if u.CPU >= 0 {
+		if cpuOK && u.CPU >= 0 {
 			rep.Resources = append(rep.Resources, ResourceStatus{"cpu", u.CPU})
 		}
-		rep.Resources = append(rep.Resources, ResourceStatus{"memory", u.Memory}, ResourceStatus{"duckdb_memory", u.DuckDBMemory})
+		if sampled {
+			rep.Resources = append(rep.Resources, ResourceStatus{"memory", u.Memory}, ResourceStatus{"duckdb_memory", u.DuckDBMemory})
+		}
 	}
 	if c.DiskPath != "" {
 		used, err := DiskUsage(c.DiskPath)
@@ -565,7 +585,25 @@ func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th 
 		}
 	}
 	names := map[string]string{"cpu": "CPU", "memory": "Memory", "duckdb_memory": "DuckDB memory", "disk": "Disk of the database folder"}
+	c.aboveMu.Lock()
+	defer c.aboveMu.Unlock()
+	if c.aboveSince == nil {
+		c.aboveSince = map[string]time.Time{}
+	}
 	for _, r := range rep.Resources {
+		var since time.Time
+		if r.Used > th.Resource {
+			var ok bool
+			if since, ok = c.aboveSince[r.Name]; !ok || now.Before(since) {
+				since = now
+				c.aboveSince[r.Name] = now
+			}
+			if now.Sub(since) < th.ResourceFor {
+				continue // above the limit, not yet for long enough
+			}
+		} else {
+			delete(c.aboveSince, r.Name)
+		}
 		a := alert.Alert{
 			Type: alert.TypeResource, Severity: alert.SeverityCritical,
 			Labels: map[string]string{alert.LabelEnvironment: c.Environment, alert.LabelResource: r.Name},
@@ -573,6 +611,10 @@ func (c *Checker) resources(ctx context.Context, rep *Report, now time.Time, th 
 			Runbook: "Find what uses it (running jobs at /jobs, other processes); lower the scheduler's concurrency or DuckDB's " +
 				"memory_limit and threads; free disk space (old backups: the janitor job).",
 			StartsAt: now,
+		}
+		if !since.IsZero() {
+			a.StartsAt = since
+			a.Body = fmt.Sprintf("Above %.0f%% since %s (alerts after %s).", th.Resource*100, since.UTC().Format(time.RFC3339), th.ResourceFor)
 		}
 		if r.Used <= th.Resource {
 			a.EndsAt = now

@@ -239,9 +239,33 @@ func TestRowCountAnomalyWithWeekdaySeasonality(t *testing.T) {
 	assert.Contains(t, firing["anomaly:fct_orders:"].Body, "Wednesdays")
 
 	z, mean, std := monitor.ZScore(5, []float64{5, 5, 5})
-	assert.Equal(t, [3]float64{0, 5, 0}, [3]float64{z, mean, std})
+	assert.Equal(t, [3]float64{0, 5, 1}, [3]float64{z, mean, std}, "no spread: std floored at 1")
 	z, _, _ = monitor.ZScore(6, []float64{5, 5, 5})
-	assert.True(t, math.IsInf(z, 1))
+	assert.Equal(t, 1.0, z)
+}
+
+func TestAnomalyWithNoSpreadIsFinite(t *testing.T) {
+	check := func(today int64) (monitor.AnomalyStatus, map[string]alert.Alert) {
+		h := runsOf(10, func(i int, at time.Time) []monitor.NodeRun {
+			rows := int64(1000) // the same every day
+			if i == 0 {
+				rows = today
+			}
+			return []monitor.NodeRun{{Node: "dim_regions", Kind: "model", Status: "success", FinishedAt: at, Rows: rows}}
+		})
+		c := &collect{}
+		rep, err := (&monitor.Checker{Alerter: c, History: h}).Check(context.Background(), now)
+		require.NoError(t, err)
+		require.Len(t, rep.Anomalies, 1)
+		return rep.Anomalies[0], c.byStatus("firing")
+	}
+	st, firing := check(1005)
+	assert.False(t, math.IsInf(st.Z, 0))
+	assert.InDelta(t, 0.5, st.Z, 1e-9, "std floored at 1% of the mean (10)")
+	assert.Empty(t, firing, "5 more rows than always is not an anomaly")
+	st, firing = check(1100)
+	assert.InDelta(t, 10, st.Z, 1e-9)
+	assert.Contains(t, firing, "anomaly:dim_regions:")
 }
 
 type usage schedule.Usage
@@ -267,7 +291,10 @@ func TestProcessCPU(t *testing.T) {
 
 func TestResources(t *testing.T) {
 	c := &collect{}
-	rep, err := (&monitor.Checker{Alerter: c, Environment: "prod", Resources: usage{CPU: 0.5, Memory: 0.95, DuckDBMemory: 0.91}, DiskPath: t.TempDir()}).Check(context.Background(), now)
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", Resources: usage{CPU: 0.5, Memory: 0.95, DuckDBMemory: 0.91}, DiskPath: t.TempDir()}
+	_, err := ch.Check(context.Background(), now.Add(-5*time.Minute))
+	require.NoError(t, err)
+	rep, err := ch.Check(context.Background(), now)
 	require.NoError(t, err)
 	names := map[string]float64{}
 	for _, r := range rep.Resources {
@@ -383,4 +410,134 @@ func TestStakeholderNotices(t *testing.T) {
 
 	_, err = monitor.NewNotices("{{.Modle}}", "")
 	assert.ErrorContains(t, err, "delayed notice")
+}
+
+func TestFreshnessFromSchedule(t *testing.T) {
+	daily := schedule.MustParseCron("0 2 * * *", time.UTC)
+	hourly := schedule.MustParseCron("15 * * * *", time.UTC)
+	weekdays := schedule.MustParseCron("0 9 * * 1-5", time.UTC)
+	assert.Equal(t, 24*time.Hour, monitor.Interval(daily, now))
+	assert.Equal(t, time.Hour, monitor.Interval(hourly, now))
+	assert.Equal(t, 72*time.Hour, monitor.Interval(weekdays, now), "the weekend gap counts")
+
+	built := func(ago time.Duration) monitor.NodeRun {
+		return monitor.NodeRun{Kind: "model", Status: "success", FinishedAt: now.Add(-ago)}
+	}
+	var nodes []monitor.NodeRun
+	for name, ago := range map[string]time.Duration{
+		"fct_nightly": 20 * time.Hour, "fct_late": 25*time.Hour + 30*time.Minute, "stg_hourly": 90 * time.Minute,
+		"adhoc": 30 * time.Hour, "adhoc_watched": 30 * time.Hour, "fct_override": 90 * time.Minute,
+	} {
+		n := built(ago)
+		n.Node = name
+		nodes = append(nodes, n)
+	}
+	c := &collect{}
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", History: history{{Nodes: nodes}}, ScheduledOnly: true,
+		Thresholds: alert.Thresholds{Models: map[string]alert.Freshness{
+			"adhoc_watched": {ErrorAfter: 48 * time.Hour},
+			"fct_override":  {WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour},
+		}},
+		Models: []monitor.Model{
+			{Name: "fct_nightly", Interval: 24 * time.Hour}, {Name: "fct_late", Interval: 24 * time.Hour},
+			{Name: "stg_hourly", Interval: time.Hour}, {Name: "adhoc"}, {Name: "adhoc_watched"},
+			{Name: "fct_override", Interval: 24 * time.Hour},
+		}}
+	rep, err := ch.Check(context.Background(), now)
+	require.NoError(t, err)
+	levels := map[string]monitor.Level{}
+	th := map[string]alert.Freshness{}
+	for _, f := range rep.Freshness {
+		levels[f.Name], th[f.Name] = f.Level, f.Thresholds
+	}
+	assert.Equal(t, map[string]monitor.Level{
+		"fct_nightly": "ok", "fct_late": "warn", "stg_hourly": "warn", "adhoc_watched": "warn", "fct_override": "warn",
+	}, levels, "a model no job builds is not watched unless configured")
+	assert.Equal(t, alert.Freshness{WarnAfter: 25 * time.Hour, ErrorAfter: 26 * time.Hour}, th["fct_nightly"], "nightly: interval + grace")
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour}, th["stg_hourly"], "hourly keeps 1h/2h")
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 48 * time.Hour}, th["adhoc_watched"], "an override is merged with the defaults")
+	assert.Equal(t, alert.Freshness{WarnAfter: time.Hour, ErrorAfter: 2 * time.Hour}, th["fct_override"], "an explicit override wins")
+	assert.NotContains(t, c.byStatus("firing"), "freshness:fct_nightly:")
+	assert.NotContains(t, c.byStatus("firing"), "freshness:adhoc:")
+
+	// The grace is configurable.
+	ch.Thresholds.ScheduleGrace = alert.Freshness{WarnAfter: 30 * time.Minute, ErrorAfter: time.Hour}
+	rep, err = ch.Evaluate(context.Background(), now)
+	require.NoError(t, err)
+	for _, f := range rep.Freshness {
+		if f.Name == "fct_late" {
+			assert.Equal(t, monitor.LevelError, f.Level, "25h30m > 24h + 1h")
+			assert.Equal(t, alert.Freshness{WarnAfter: 24*time.Hour + 30*time.Minute, ErrorAfter: 25 * time.Hour}, f.Thresholds)
+		}
+	}
+}
+
+// samples is a Sampler returning its readings in turn (an error for a
+// reading with a negative Memory).
+type samples struct {
+	mu   sync.Mutex
+	list []schedule.Usage
+}
+
+func (s *samples) Sample(context.Context) (schedule.Usage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.list[0]
+	s.list = s.list[1:]
+	if u.Memory < 0 {
+		return schedule.Usage{}, errors.New("reading /proc/meminfo: permission denied")
+	}
+	return u, nil
+}
+
+func TestResourceFiresOnlyAfterItsForDuration(t *testing.T) {
+	high, low := schedule.Usage{CPU: -1, Memory: 0.95}, schedule.Usage{CPU: -1, Memory: 0.5}
+	s := &samples{list: []schedule.Usage{high, low, high, high, high, high, high, high}}
+	c := &collect{}
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", Resources: s}
+	firingAt := map[int]bool{}
+	for i := range 8 { // one sample a minute
+		c.alerts = nil
+		_, err := ch.Check(context.Background(), now.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+		if _, ok := c.byStatus("firing")["resource::memory"]; ok {
+			firingAt[i] = true
+		}
+	}
+	// A spike at 0, a dip at 1, then above from 2: fires at 2+5 = 7.
+	assert.Equal(t, map[int]bool{7: true}, firingAt, "a single sample above the limit is not an alert")
+	c.alerts = nil
+	ch.Thresholds.ResourceFor = 10 * time.Minute
+	s.list = []schedule.Usage{high}
+	_, err := ch.Check(context.Background(), now.Add(8*time.Minute))
+	require.NoError(t, err)
+	assert.Empty(t, c.byStatus("firing"), "configurable")
+}
+
+func TestFailedResourceSampleDoesNotResolve(t *testing.T) {
+	high := schedule.Usage{CPU: -1, Memory: 0.95}
+	s := &samples{list: []schedule.Usage{high, high, {Memory: -1}}}
+	c := &collect{}
+	ch := &monitor.Checker{Alerter: c, Environment: "prod", Resources: s, Thresholds: alert.Thresholds{ResourceFor: time.Minute}}
+	_, err := ch.Check(context.Background(), now)
+	require.NoError(t, err)
+	_, err = ch.Check(context.Background(), now.Add(time.Minute))
+	require.NoError(t, err)
+	require.Contains(t, c.byStatus("firing"), "resource::memory")
+	c.alerts = nil
+	rep, err := ch.Check(context.Background(), now.Add(2*time.Minute))
+	require.Error(t, err, "the failed reading is reported")
+	assert.Empty(t, rep.Resources, "no reading, no status")
+	assert.Empty(t, c.byStatus("resolved"), "a failed reading resolves nothing")
+}
+
+func TestDuplicatesCountSourceUniqueTests(t *testing.T) {
+	h := history{{Nodes: []monitor.NodeRun{
+		{Node: "unique_fct_orders_order_id", Kind: "test", Status: "fail", Failures: 4},
+		{Node: "source_unique_shop_orders_id", Kind: "test", Status: "fail", Failures: 2},
+		{Node: "source_not_null_shop_orders_id", Kind: "test", Status: "fail", Failures: 9},
+	}}}
+	rep, err := (&monitor.Checker{History: h}).Evaluate(context.Background(), now)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"unique_fct_orders_order_id": 4, "source_unique_shop_orders_id": 2}, rep.Duplicates)
 }

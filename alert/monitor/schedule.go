@@ -36,3 +36,27 @@ func ScheduleAlert(ev schedule.Event, environment string) (alert.Alert, bool) {
 	}
 	return alert.Alert{}, false
 }
+
+// Interval returns the longest time between two consecutive due times of
+// s in the week after from: how long a model built by the job may go
+// without a new build (a weekday job's weekend gap counts). 0 when s is
+// never due.
+func Interval(s schedule.Schedule, from time.Time) time.Duration {
+	t := s.Next(from)
+	if t.IsZero() {
+		return 0
+	}
+	end := t.Add(7 * 24 * time.Hour)
+	var longest time.Duration
+	for range 24 * 7 * 12 { // every 5 minutes for a week at most
+		n := s.Next(t)
+		if n.IsZero() {
+			break
+		}
+		longest = max(longest, n.Sub(t))
+		if t = n; !t.Before(end) {
+			break
+		}
+	}
+	return longest
+}

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -100,7 +101,11 @@ func (s *Notifier) Notify(ctx context.Context, n alert.Notification) error {
 		}
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
-			if attempt < retries && rl.RetryAfter <= maxWait {
+			// A wait past the attempt's deadline would fail anyway: hand the
+			// Retry-After to the caller (the dispatcher waits it) at once.
+			dl, hasDeadline := ctx.Deadline()
+			fits := !hasDeadline || time.Until(dl) > rl.RetryAfter
+			if attempt < retries && rl.RetryAfter <= maxWait && fits {
 				if serr := sleep(ctx, rl.RetryAfter); serr != nil {
 					return s.redact(serr)
 				}
@@ -239,9 +244,7 @@ func attachment(a alert.Alert) slack.Attachment {
 		status = "RESOLVED"
 	}
 	header := fmt.Sprintf("[%s] %s", status, a.Title)
-	if len(header) > 150 {
-		header = header[:147] + "..."
-	}
+	header = truncate(header, 150)
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, header, false, false)),
 	}
@@ -280,9 +283,11 @@ func attachment(a alert.Alert) slack.Attachment {
 	return slack.Attachment{Color: Color(a), Fallback: header, Blocks: slack.Blocks{BlockSet: blocks}}
 }
 
+// truncate shortens s to n characters (runes, as Slack counts them; a cut
+// never splits a multi-byte character), ending in "...".
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	return string([]rune(s)[:n-3]) + "..."
 }

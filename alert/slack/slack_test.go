@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -212,4 +213,52 @@ func TestManyAlertsAreCapped(t *testing.T) {
 	resolved := n.Alerts[0]
 	resolved.EndsAt = day.Add(time.Hour)
 	assert.Equal(t, alertslack.ColorResolved, alertslack.Color(resolved))
+}
+
+func TestRateLimitPastTheDeadlineReturnsAtOnce(t *testing.T) {
+	s := newServer(t, func(i int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	n := &alertslack.Notifier{WebhookURL: s.URL + hookPath, Sleep: func(context.Context, time.Duration) error {
+		t.Error("must not sleep past the attempt's deadline")
+		return nil
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.Notify(ctx, notification())
+	require.Error(t, err)
+	var ra alert.RetryAfter
+	require.True(t, errors.As(err, &ra), "the dispatcher is told when to retry: %v", err)
+	assert.Equal(t, 7*time.Second, ra.RetryAfter())
+	assert.Len(t, s.bodies, 1)
+}
+
+func TestTruncationKeepsMultiByteCharactersWhole(t *testing.T) {
+	s := newServer(t, func(i int, w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	n := notification()
+	n.Alerts[0].Title = "बिक्री " + strings.Repeat("₹", 200)
+	n.Alerts[0].Body = strings.Repeat("क", 3000)
+	require.NoError(t, (&alertslack.Notifier{WebhookURL: s.URL + hookPath}).Notify(context.Background(), n))
+	require.Len(t, s.bodies, 1)
+	require.True(t, utf8.ValidString(s.bodies[0]))
+	var msg struct {
+		Attachments []struct {
+			Blocks []struct {
+				Type string `json:"type"`
+				Text struct {
+					Text string `json:"text"`
+				} `json:"text"`
+			} `json:"blocks"`
+		} `json:"attachments"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s.bodies[0]), &msg))
+	blocks := msg.Attachments[0].Blocks
+	header, body := blocks[0].Text.Text, blocks[1].Text.Text
+	for _, text := range []string{header, body} {
+		assert.NotContains(t, text, "\uFFFD", "no character cut in half")
+		assert.True(t, strings.HasSuffix(text, "..."))
+	}
+	assert.Equal(t, 150, utf8.RuneCountInString(header), "Slack's header limit, in characters")
+	assert.Equal(t, 2900, utf8.RuneCountInString(body))
 }

@@ -81,11 +81,31 @@ func (s *alertStore) SaveAlert(ctx context.Context, r alert.Record) error {
 		return fmt.Errorf("save alert %s: %w", r.ID, err)
 	}
 	a := r.Alert
-	_, err = s.e.db.ExecContext(ctx, `INSERT OR REPLACE INTO `+alertsTable+` (`+alertColumns+`)
-VALUES (?, ?, ?, ?, ?, CAST(? AS JSON), ?, CAST(? AS JSON), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var ackedBy any
+	if r.AckedBy != "" {
+		ackedBy = r.AckedBy
+	}
+	// The whole row is replaced, except that within one firing episode
+	// (the same first_seen) an acknowledgement or escalation already
+	// stored is never cleared: `alerts ack` in another process, or an
+	// ack racing the dispatcher's next save, must not be lost.
+	_, err = s.e.db.ExecContext(ctx, `INSERT INTO `+alertsTable+` (`+alertColumns+`)
+VALUES (?, ?, ?, ?, ?, CAST(? AS JSON), ?, CAST(? AS JSON), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+	type = excluded.type, severity = excluded.severity, title = excluded.title, body = excluded.body,
+	labels = excluded.labels, runbook = excluded.runbook, links = excluded.links,
+	starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+	last_seen = excluded.last_seen, count = excluded.count, last_notified = excluded.last_notified,
+	acked_by = CASE WHEN first_seen IS NOT DISTINCT FROM excluded.first_seen
+		THEN COALESCE(excluded.acked_by, acked_by) ELSE excluded.acked_by END,
+	acked_at = CASE WHEN first_seen IS NOT DISTINCT FROM excluded.first_seen
+		THEN COALESCE(excluded.acked_at, acked_at) ELSE excluded.acked_at END,
+	escalated_at = CASE WHEN first_seen IS NOT DISTINCT FROM excluded.first_seen
+		THEN COALESCE(excluded.escalated_at, escalated_at) ELSE excluded.escalated_at END,
+	first_seen = excluded.first_seen`,
 		r.ID, string(a.Type), string(a.Severity), a.Title, a.Body, string(labels), a.Runbook, string(links),
 		nullTime(a.StartsAt), nullTime(a.EndsAt), nullTime(r.FirstSeen), nullTime(r.LastSeen), r.Count,
-		nullTime(r.LastNotified), r.AckedBy, nullTime(r.AckedAt), nullTime(r.EscalatedAt))
+		nullTime(r.LastNotified), ackedBy, nullTime(r.AckedAt), nullTime(r.EscalatedAt))
 	if err != nil {
 		return fmt.Errorf("save alert %s: %w", r.ID, err)
 	}

@@ -131,6 +131,7 @@ func receivers(cfg alert.Config, router *alert.Router, log *slog.Logger) (map[st
 			if v := s["password_env"]; v != "" {
 				n.Password = os.Getenv(v)
 			}
+			n.InsecureSkipVerify, _ = strconv.ParseBool(s["insecure_skip_verify"]) // checked by alert.ParseConfig
 			out[name] = n
 			desc = append(desc, name+" (email via "+s["host"]+")")
 		default:
@@ -280,6 +281,53 @@ func (c *cli) checker(e *duckenv.Env, a alert.Alerter, cfg alert.Config, nodes [
 	return ch
 }
 
+// watchSchedule gives the checker's models the intervals of the
+// timetable's jobs that build them, so that their freshness thresholds
+// follow their schedule (a nightly model is not stale after 2 hours), and
+// stops watching the freshness of models no job builds (unless
+// alerts.thresholds.models names them). Without a readable timetable the
+// models keep the configured thresholds.
+func (c *cli) watchSchedule(ch *monitor.Checker, p *project.Project, now time.Time) {
+	fsys, _, err := c.projectFS()
+	if err != nil {
+		return
+	}
+	cfg, err := c.loadTimetable(fsys, p)
+	if err != nil {
+		if c.log != nil {
+			c.log.Debug("freshness: no timetable; every model gets the configured thresholds", "err", err)
+		}
+		return
+	}
+	g, err := orchestrate.NewGraph(p)
+	if err != nil {
+		return
+	}
+	intervals := map[string]time.Duration{}
+	for _, j := range cfg.Jobs {
+		if j.Operation != "" || len(j.Select) == 0 {
+			continue
+		}
+		nodes, err := g.Select(j.Select, j.Exclude)
+		if err != nil {
+			continue
+		}
+		iv := monitor.Interval(j.Schedule, now)
+		if iv <= 0 {
+			continue
+		}
+		for _, n := range nodes {
+			if cur, ok := intervals[n]; !ok || iv < cur {
+				intervals[n] = iv
+			}
+		}
+	}
+	for i := range ch.Models {
+		ch.Models[i].Interval = intervals[ch.Models[i].Name]
+	}
+	ch.ScheduledOnly = true
+}
+
 // withAlerts is the alerting hook of one run: it adds the observer that
 // raises alerts to observers, and returns the function to call when the
 // run is recorded, which checks performance and row counts of what ran
@@ -337,6 +385,7 @@ func (c *cli) serveAlerts(ctx context.Context, e *duckenv.Env, p *project.Projec
 	c.alerts = al
 	fmt.Fprintf(c.stdout, "Alerts go to: %s\n", strings.Join(al.channels, ", "))
 	ch := c.checker(e, al.d, al.cfg, p.Nodes())
+	c.watchSchedule(ch, p, time.Now())
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -692,6 +741,7 @@ func (c *cli) status(ctx context.Context) error {
 	defer e.Close()
 	now := time.Now()
 	ch := c.checker(e, nil, cfg, p.Nodes())
+	c.watchSchedule(ch, p, now)
 	rep, err := ch.Evaluate(ctx, now)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "warning: %v\n", err)

@@ -393,3 +393,13 @@ func TestStakeholderNoticeWhenACriticalMartFallsBack(t *testing.T) {
 	require.Len(t, mails, 2)
 	assert.Contains(t, unfold(mails[1]), "Subject: [dataops] RESOLVED: customer_revenue is up to date again")
 }
+
+func TestStatusFreshnessFollowsTheSchedule(t *testing.T) {
+	dir := writeProject(t, with(shop(), "schedules.yml", "jobs:\n  - name: nightly\n    schedule: \"0 2 * * *\"\n    select: [\"customer_revenue\"]\n"))
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	code, out, errOut = cliRun(t, "status", "--project", dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `customer_revenue\s+OK\s+.*25h0m0s / 26h0m0s`, out, "a nightly model: its interval plus the grace")
+	assert.NotContains(t, out, "stg_orders", "a model no job builds is not watched for freshness")
+}

@@ -103,6 +103,7 @@ func (c *cli) weekly(ctx context.Context, to time.Time) (string, error) {
 		owners[n.Name] = n.Owner
 	}
 	ch := c.checker(e, nil, cfg, p.Nodes())
+	c.watchSchedule(ch, p, to)
 	ch.Resources, ch.CPU, ch.DiskPath = nil, nil, ""
 	fresh, err := ch.Evaluate(ctx, to)
 	if err != nil {
