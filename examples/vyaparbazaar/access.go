@@ -64,8 +64,13 @@ func commandAction(cmd string, positional []string) (env.Action, bool) {
 		sub = positional[0]
 	}
 	switch cmd {
-	case "query", "history", "status", "deployments", "plan":
+	case "query", "history", "status", "deployments", "plan", "report":
 		return env.ActionRead, true
+	case "alerts":
+		if sub == "" || sub == "list" || sub == "show" {
+			return env.ActionRead, true
+		}
+		return env.ActionWrite, true
 	case "build", "run", "test", "seed", "retry", "demo", "generate", "serve", "deploy", "refresh", "perf":
 		return env.ActionWrite, true
 	case "approve":
@@ -113,4 +118,55 @@ func (c *cli) authorize(ctx context.Context, cmd string) error {
 		return &exitError{code: 1, err: fmt.Errorf("vyaparbazaar %s: %w", cmd, err)}
 	}
 	return err
+}
+
+// scanEnvFlags picks --project, --target, --target-path and --as out of the
+// arguments of a command that parses its own flags, for authorization.
+func scanEnvFlags(args []string) *cliOptions {
+	o := &cliOptions{target: "dev"}
+	for i := 0; i < len(args); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") {
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			val = args[i+1]
+		}
+		switch name {
+		case "project":
+			o.projectDir = val
+		case "target":
+			o.target = val
+		case "target-path":
+			o.targetPath = val
+		case "as":
+			o.as = val
+		}
+	}
+	return o
+}
+
+// positionals are the arguments that are not flags or flag values (a
+// flag's value is taken to follow it unless given with =).
+func positionals(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if !strings.Contains(a, "=") && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && !isBoolFlag(a) {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func isBoolFlag(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "all", "json", "verbose", "replace", "force", "dry-run", "undo":
+		return true
+	}
+	return false
 }

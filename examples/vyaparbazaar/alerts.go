@@ -500,6 +500,7 @@ func dbFlags(fs *flag.FlagSet) *cliOptions {
 	fs.StringVar(&o.target, "target", "dev", "target name")
 	fs.StringVar(&o.targetPath, "target-path", "", "output folder")
 	fs.StringVar(&o.format, "format", "table", "table or json")
+	fs.StringVar(&o.as, "as", "", "act as this principal (access control)")
 	fs.Func("as-of", "now for source freshness", func(v string) error {
 		t, err := time.Parse(time.RFC3339, v)
 		o.asOf = t

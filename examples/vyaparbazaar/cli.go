@@ -152,6 +152,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd := args[0]
 	if sub, ok := commands[cmd]; ok {
+		// Commands with their own flags are authorized like the others
+		// when they touch an environment's data.
+		if _, touches := commandAction(cmd, positionals(args[1:])); touches {
+			c := &cli{opts: scanEnvFlags(args[1:]), stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler)}
+			c.opts.positional = positionals(args[1:])
+			if err := c.authorize(ctx, cmd); err != nil {
+				fmt.Fprintf(stderr, "%v\n", errors.Unwrap(err))
+				return 1
+			}
+		}
 		return sub.Run(ctx, args[1:], stdout, stderr)
 	}
 	opts, err := parseFlags(cmd, args[1:])

@@ -315,3 +315,20 @@ func TestPerfFailsAboveTheBaseline(t *testing.T) {
 	assert.Regexp(t, `customer_revenue\s+\S+\s+1ms\s+[0-9.]+\s+SLOWER than 150%`, out)
 	assert.Contains(t, errOut, "perf: 1 model above 150% of the baseline: [customer_revenue]")
 }
+
+// TestCommandsWithTheirOwnFlagsAreAuthorizedToo: alerts, status and report
+// parse their own flags; they are checked and audited like the others.
+func TestCommandsWithTheirOwnFlagsAreAuthorizedToo(t *testing.T) {
+	dir := deployProject(t, true)
+	code, _, errOut := cliRun(t, "alerts", "ack", "1", "--project", dir, "--target", "production", "--as", "ravi")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "permission denied: ravi may not write in production")
+	code, _, errOut = cliRun(t, "status", "--project", dir, "--target", "staging", "--as", "ravi")
+	assert.Equal(t, 1, code, "business users have no role in staging")
+	assert.Contains(t, errOut, "permission denied")
+	events, err := env.ReadAuditLog(filepath.Join(dir, "target", "production.audit.jsonl"))
+	require.NoError(t, err)
+	require.NotEmpty(t, events)
+	assert.Equal(t, "alerts ack 1", events[len(events)-1].Object)
+	assert.False(t, events[len(events)-1].Allowed)
+}
