@@ -396,6 +396,7 @@ func TestDemoTimetable(t *testing.T) {
 		"customer-segmentation":       {"30 4 * * 1", "", "medium", ""},
 		"production-backup":           {"15 0 * * *", "", "high", "backup"},
 		"janitor":                     {"15 5 * * *", "", "low", "janitor"},
+		"refresh":                     {"30 0 * * *", "", "medium", "refresh"},
 	}, got)
 	assert.Equal(t, "0 6 * * *", cfg.Job("daily-sales-report").DeadlineSpec)
 }
@@ -454,6 +455,7 @@ func TestDemoTimetableNovember2026(t *testing.T) {
 		"customer-segmentation":       5,
 		"production-backup":           30,
 		"janitor":                     30,
+		"refresh":                     30,
 	}, due)
 	assert.Equal(t, []string{"2026-11-30 23:00 IST"}, financial)
 	assert.Equal(t, []string{"Mon 02", "Mon 09", "Mon 16", "Mon 23", "Mon 30"}, segments)
