@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vyaparbazaar/dataops/alert"
 	"github.com/vyaparbazaar/dataops/dag"
 	"github.com/vyaparbazaar/dataops/env"
 	"github.com/vyaparbazaar/dataops/env/duckenv"
@@ -195,6 +196,7 @@ func (c *cli) deployCmd(ctx context.Context) error {
 			dep.SnapshotAfter = id
 		}
 		record()
+		c.notifyDeployment(ctx, e, dep)
 		fmt.Fprintf(c.stdout, "Deployment %s: %s", dep.ID, outcome)
 		if detail != "" {
 			fmt.Fprintf(c.stdout, " — %s", detail)
@@ -311,4 +313,39 @@ func (c *cli) deploymentsCmd(ctx context.Context) error {
 			orDash(code), d.Deployer, orDash(d.Approver), d.SnapshotBefore, d.SnapshotAfter, d.Detail)
 	}
 	return tw.Flush()
+}
+
+// TypeDeployment is the alert type of deployment outcomes.
+const TypeDeployment alert.Type = "deployment"
+
+// notifyDeployment tells the alert channels (Slack and email by default)
+// how a deployment ended: a failed or rolled-back deployment fires a high
+// alert for the environment; a successful one resolves it.
+func (c *cli) notifyDeployment(ctx context.Context, e *duckenv.Env, d env.Deployment) {
+	al, err := c.newAlerting(e, nil, nil)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "warning: deployment not notified: %v\n", err)
+		return
+	}
+	a := alert.Alert{
+		Type: TypeDeployment, Severity: alert.SeverityHigh,
+		Labels: map[string]string{alert.LabelEnvironment: d.Environment},
+		Title:  fmt.Sprintf("Deployment %s to %s: %s", d.ID, d.Environment, d.Outcome),
+		Body: fmt.Sprintf("Plan %s by %s (approved by %s). %s\nSnapshots #%d → #%d.", d.Plan, d.Deployer, orDash(d.Approver), d.Detail,
+			d.SnapshotBefore, d.SnapshotAfter),
+		Runbook:  "See `vyaparbazaar deployments --target " + d.Environment + "` and the run's output; fix the change and deploy again, or roll back with `snapshots rollback`.",
+		StartsAt: d.StartedAt,
+	}
+	if d.Outcome == env.OutcomeDeployed {
+		a.Severity = alert.SeverityLow
+		a.EndsAt = d.FinishedAt
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertCloseTimeout)
+	defer cancel()
+	if err := al.d.Send(cctx, a); err != nil {
+		fmt.Fprintf(c.stderr, "warning: deployment not notified: %v\n", err)
+	}
+	if err := al.d.Close(cctx); err != nil {
+		fmt.Fprintf(c.stderr, "warning: deployment notification not delivered: %v\n", err)
+	}
 }

@@ -208,6 +208,8 @@ func TestFailedPostDeploymentTestsRollBack(t *testing.T) {
 	assert.Equal(t, 1, code, out+errOut)
 	assert.Contains(t, out, "post-deployment tests failed: assert_no_whale_customers")
 	assert.Regexp(t, `rolled_back .*rolled back to snapshot #1`, out)
+	// The alert channels (here the log, no Slack or SMTP configured) are told.
+	assert.Regexp(t, `msg="alert: Deployment \S+ to production: rolled_back" type=deployment severity=high`, errOut)
 	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
 	code, out, _ = cliRun(t, "deployments", "--project", dir, "--target", "production", "--as", "ravi")
 	require.Equal(t, 0, code)
