@@ -46,12 +46,7 @@ func (st *SnapshotStore) Record(ctx context.Context, sn snapshot.Snapshot) (snap
 	}
 	var id int64
 	err = s.tx(ctx, func() error {
-		if id, err = nextID(ctx, s, snapshotIDs); err != nil {
-			return err
-		}
-		if err := s.exec(ctx, `INSERT INTO `+snapshotsTable+` (id, created_at, environment, kind, run_id, fingerprint, git_commit, actor, note, restored_from)
-VALUES (?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, 0))`,
-			id, sn.CreatedAt.UTC(), sn.Environment, string(sn.Kind), sn.RunID, sn.Fingerprint, sn.GitCommit, sn.Actor, sn.Note, sn.RestoredFrom); err != nil {
+		if id, err = insertSnapshot(ctx, s, sn); err != nil {
 			return err
 		}
 		for _, name := range sn.Names() {
@@ -79,6 +74,18 @@ VALUES (?, ?, ?, ?, ?, NULLIF(?, ''), ?, NULLIF(?, ''), ?, ?, ?)`,
 		return snapshot.Snapshot{}, fmt.Errorf("record snapshot: %w", err)
 	}
 	return st.Get(ctx, id)
+}
+
+// insertSnapshot allocates the snapshot's id and writes its row (not its
+// models) inside the caller's transaction.
+func insertSnapshot(ctx context.Context, s *session, sn snapshot.Snapshot) (int64, error) {
+	id, err := nextID(ctx, s, snapshotIDs)
+	if err != nil {
+		return 0, err
+	}
+	return id, s.exec(ctx, `INSERT INTO `+snapshotsTable+` (id, created_at, environment, kind, run_id, fingerprint, git_commit, actor, note, restored_from)
+VALUES (?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, 0))`,
+		id, sn.CreatedAt.UTC(), sn.Environment, string(sn.Kind), sn.RunID, sn.Fingerprint, sn.GitCommit, sn.Actor, sn.Note, sn.RestoredFrom)
 }
 
 const snapshotCols = `id, created_at, coalesce(environment, ''), kind, coalesce(run_id, ''), coalesce(fingerprint, ''),

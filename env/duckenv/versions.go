@@ -784,12 +784,8 @@ func (e *Env) repoint(ctx context.Context, set []*versionRow, remove []*versionR
 				return fmt.Errorf("re-point %s at version %d: %w", v.Relation, v.ID, err)
 			}
 		}
-		if snapID, err = nextID(ctx, s, snapshotIDs); err != nil {
-			return err
-		}
-		if err := s.exec(ctx, `INSERT INTO `+snapshotsTable+` (id, created_at, environment, kind, run_id, fingerprint, git_commit, actor, note, restored_from)
-VALUES (?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, 0))`,
-			snapID, created, e.name, string(meta.Kind), meta.RunID, meta.Fingerprint, meta.GitCommit, meta.Actor, meta.Note, meta.RestoredFrom); err != nil {
+		meta.CreatedAt, meta.Environment = created, e.name
+		if snapID, err = insertSnapshot(ctx, s, meta); err != nil {
 			return err
 		}
 		replaced := make([]string, 0, len(set)+len(remove))

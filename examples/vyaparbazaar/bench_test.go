@@ -36,14 +36,7 @@ import (
 // dataops(1 thread) / baseline, and speedup-4-threads = dataops(1 thread) /
 // dataops(4 threads).
 func BenchmarkDemoEndToEnd(b *testing.B) {
-	scale := 1.0
-	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		scale = v
-	}
+	scale := benchScale(b, 1.0)
 	ctx := context.Background()
 	dir := b.TempDir()
 	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(dir, "bench.duckdb")})
@@ -206,14 +199,7 @@ func runStatements(ctx context.Context, db *sql.DB, stmts []stmt) error {
 // recorded as they finish and incident tracking, against the same build with recovery.NoRetry and no tracking,
 // interleaved in each iteration. Metric: recovery-overhead-ratio.
 func BenchmarkRecoveryOverhead(b *testing.B) {
-	scale := 0.01
-	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		scale = v
-	}
+	scale := benchScale(b, 0.01)
 	ctx := context.Background()
 	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), "bench.duckdb")})
 	if err != nil {
@@ -292,14 +278,7 @@ func BenchmarkRecoveryOverhead(b *testing.B) {
 // runs the janitor after each build (not timed), keeping 2 snapshots.
 // Metric: publish-overhead-ratio.
 func BenchmarkPublishOverhead(b *testing.B) {
-	scale := 0.1
-	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		scale = v
-	}
+	scale := benchScale(b, 0.1)
 	ctx := context.Background()
 	open := func(name string) *duckenv.Env {
 		e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), name)})
@@ -365,14 +344,7 @@ func BenchmarkPublishOverhead(b *testing.B) {
 // (scale DATAOPS_BENCH_SCALE, default 0.1), interleaved on the same
 // database. Metric: modified-over-full ratio.
 func BenchmarkModifiedOnlyBuild(b *testing.B) {
-	scale := 0.1
-	if s := os.Getenv("DATAOPS_BENCH_SCALE"); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		scale = v
-	}
+	scale := benchScale(b, 0.1)
 	ctx := context.Background()
 	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), "ci.duckdb")})
 	if err != nil {
@@ -466,4 +438,19 @@ func BenchmarkModifiedOnlyBuild(b *testing.B) {
 	b.ReportMetric(tf.Seconds()/n, "full-s")
 	b.ReportMetric(tc.Seconds()/n, "modified-s")
 	b.ReportMetric(tc.Seconds()/tf.Seconds(), "modified-over-full-ratio")
+}
+
+// benchScale is the demo data scale of a benchmark: DATAOPS_BENCH_SCALE,
+// else def.
+func benchScale(b *testing.B, def float64) float64 {
+	b.Helper()
+	s := os.Getenv("DATAOPS_BENCH_SCALE")
+	if s == "" {
+		return def
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v
 }

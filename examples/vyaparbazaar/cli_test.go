@@ -335,29 +335,7 @@ func TestKilledBuildLosesNothing(t *testing.T) {
 	// Make big slow (a large cross join), start the build and kill it mid-way.
 	slow := "select a.range as id from {{ ref('stg_orders') }} o, range(100000) a, range(100000) b order by hash(a.range * b.range + o.order_id)"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "big.sql"), []byte(slow), 0o644))
-	cmd := exec.Command(bin, "build", "--project", dir, "--select", "+big", "--threads", "1", "--verbose")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	started := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "START big") {
-				close(started)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case <-started:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the build never started big")
-	}
-	time.Sleep(300 * time.Millisecond) // let DuckDB get into the query
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
+	killWhenPrinted(t, exec.Command(bin, "build", "--project", dir, "--select", "+big", "--threads", "1", "--verbose"), "START big")
 
 	db := filepath.Join(dir, "target", "dev.duckdb")
 	assert.Equal(t, "1000", queryOne(t, db, "select count(*) from marts.big"))
@@ -745,4 +723,34 @@ jobs:
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "mart_nope")
 	assert.Contains(t, errOut, `unknown operation "reticulate-splines"`)
+}
+
+// killWhenPrinted starts cmd, waits until it prints a line containing
+// marker, lets it work a moment longer (into the query it started) and
+// kills it with SIGKILL.
+func killWhenPrinted(t *testing.T, cmd *exec.Cmd, marker string) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), marker) {
+				close(started)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-started:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("%q was never printed", marker)
+	}
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,29 +231,7 @@ func TestKilledDeployLeavesProductionOnItsSnapshot(t *testing.T) {
 		"left join {{ ref('stg_orders') }} o on o.customer_id = c.id, range(60000) a, range(60000) b group by 1, 2"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "customer_revenue.sql"), []byte(slow), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "seeds", "orders.csv"), []byte("id,customer_id,amount\n10,1,1.00\n"), 0o644))
-	cmd := exec.Command(bin, "deploy", "--project", dir, "--target", "production", "--as", "ci", "--verbose", "--threads", "1")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	started := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "START customer_revenue") {
-				close(started)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case <-started:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the deploy never started customer_revenue")
-	}
-	time.Sleep(300 * time.Millisecond)
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
+	killWhenPrinted(t, exec.Command(bin, "deploy", "--project", dir, "--target", "production", "--as", "ci", "--verbose", "--threads", "1"), "START customer_revenue")
 
 	// The seed and staging model of the killed deploy were built but never
 	// published: readers see the first deploy, whole.
