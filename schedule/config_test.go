@@ -397,6 +397,7 @@ func TestDemoTimetable(t *testing.T) {
 		"production-backup":           {"15 0 * * *", "", "high", "backup"},
 		"janitor":                     {"15 5 * * *", "", "low", "janitor"},
 		"refresh":                     {"30 0 * * *", "", "medium", "refresh"},
+		"weekly-report":               {"0 7 * * 1", "", "low", "weekly-report"},
 	}, got)
 	assert.Equal(t, "0 6 * * *", cfg.Job("daily-sales-report").DeadlineSpec)
 }
@@ -456,6 +457,7 @@ func TestDemoTimetableNovember2026(t *testing.T) {
 		"production-backup":           30,
 		"janitor":                     30,
 		"refresh":                     30,
+		"weekly-report":               5,
 	}, due)
 	assert.Equal(t, []string{"2026-11-30 23:00 IST"}, financial)
 	assert.Equal(t, []string{"Mon 02", "Mon 09", "Mon 16", "Mon 23", "Mon 30"}, segments)

@@ -77,6 +77,35 @@ func (e *Notifier) Notify(ctx context.Context, n alert.Notification) error {
 	return nil
 }
 
+// SendDocument sends one message with a plain-text and an HTML part (a
+// report rather than alerts) to every address in To, over the same
+// transport and with the same secrecy as Notify.
+func (e *Notifier) SendDocument(ctx context.Context, subject, text, html string) error {
+	if e.Host == "" || e.From == "" || len(e.To) == 0 {
+		return errors.New("email: host, from and to are required")
+	}
+	m := mail.NewMsg()
+	if err := m.From(e.From); err != nil {
+		return fmt.Errorf("from %q: %w", e.From, err)
+	}
+	if err := m.To(e.To...); err != nil {
+		return fmt.Errorf("to %q: %w", strings.Join(e.To, ", "), err)
+	}
+	m.Subject(subject)
+	m.SetDate()
+	m.SetMessageID()
+	m.SetBodyString(mail.TypeTextPlain, text)
+	m.AddAlternativeString(mail.TypeTextHTML, html)
+	client, err := mail.NewClient(e.Host, e.options()...)
+	if err != nil {
+		return e.redact(err)
+	}
+	if err := client.DialAndSendWithContext(ctx, m); err != nil {
+		return e.redact(err)
+	}
+	return nil
+}
+
 func (e *Notifier) options() []mail.Option {
 	mode := e.TLS
 	if mode == "" {

@@ -403,3 +403,41 @@ func TestStatusFreshnessFollowsTheSchedule(t *testing.T) {
 	assert.Regexp(t, `customer_revenue\s+OK\s+.*25h0m0s / 26h0m0s`, out, "a nightly model: its interval plus the grace")
 	assert.NotContains(t, out, "stg_orders", "a model no job builds is not watched for freshness")
 }
+
+// TestWeeklyReportJobEmailsTheReport runs the daemon's weekly-report job
+// against a real SMTP server: one message with the text and HTML report.
+func TestWeeklyReportJobEmailsTheReport(t *testing.T) {
+	_, mb := channels(t)
+	files := with(shop(), "schedules.yml", "jobs:\n  - name: weekly\n    operation: weekly-report\n    schedule: \"0 7 * * 1\"\n")
+	dir := writeProject(t, files)
+	code, out, errOut := cliRun(t, "build", "--project", dir)
+	require.Equal(t, 0, code, out+errOut)
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--project", dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+	var base string
+	require.Eventually(t, func() bool {
+		out := stdout.String()
+		i := strings.Index(out, "http://")
+		if i < 0 {
+			return false
+		}
+		base = strings.Fields(out[i:])[0]
+		return true
+	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	resp, err := http.Post(base+"/jobs/weekly/run", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Eventually(t, func() bool { return len(mb.got()) == 1 }, 30*time.Second, 10*time.Millisecond, stderr.String())
+	msg := mb.got()[0]
+	assert.Contains(t, msg, "Subject: [dataops] Weekly status report: dev, week to ")
+	assert.Contains(t, msg, "Content-Type: text/plain")
+	assert.Contains(t, msg, "Content-Type: text/html")
+	assert.NotContains(t, msg, "smtp-secret")
+	cancel()
+	assert.Equal(t, 0, <-done, stderr.String())
+	assert.Contains(t, stdout.String(), "weekly report sent to 1 email receiver")
+}

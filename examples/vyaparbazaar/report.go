@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +11,10 @@ import (
 	"time"
 
 	"github.com/vyaparbazaar/dataops/alert"
+	alertemail "github.com/vyaparbazaar/dataops/alert/email"
 	"github.com/vyaparbazaar/dataops/alert/report"
+	"github.com/vyaparbazaar/dataops/env/duckenv"
+	"github.com/vyaparbazaar/dataops/orchestrate/project"
 	"github.com/vyaparbazaar/dataops/recovery/incident"
 )
 
@@ -77,26 +81,38 @@ func (c *cli) weekly(ctx context.Context, to time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cfg, err := c.alertConfig()
-	if err != nil {
-		return "", err
-	}
 	e, err := c.open(ctx, c.databasePath(targetPath), true)
 	if err != nil {
 		return "", err
 	}
 	defer e.Close()
-	runs, err := e.AlertHistory().Runs(ctx, 0)
+	w, err := c.weeklyReport(ctx, e, p, to)
 	if err != nil {
 		return "", err
+	}
+	if c.opts.format == "html" {
+		return w.HTML()
+	}
+	return w.Markdown()
+}
+
+// weeklyReport builds the week to `to` of environment e.
+func (c *cli) weeklyReport(ctx context.Context, e *duckenv.Env, p *project.Project, to time.Time) (*report.Weekly, error) {
+	cfg, err := c.alertConfig()
+	if err != nil {
+		return nil, err
+	}
+	runs, err := e.AlertHistory().Runs(ctx, 0)
+	if err != nil {
+		return nil, err
 	}
 	incs, err := e.Incidents().List(ctx, incident.Filter{Environment: c.opts.target})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	alerts, err := e.Alerts().Alerts(ctx, alert.Filter{})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	owners := map[string]string{}
 	for _, n := range p.Nodes() {
@@ -113,8 +129,50 @@ func (c *cli) weekly(ctx context.Context, to time.Time) (string, error) {
 		Environment: c.opts.target, From: to.Add(-7 * 24 * time.Hour), To: to,
 		Runs: runs, Incidents: incs, Alerts: alerts, Owners: owners, Freshness: &fresh,
 	})
-	if c.opts.format == "html" {
-		return w.HTML()
+	return &w, nil
+}
+
+// mailWeeklyReport builds the weekly report of e and sends it, markdown
+// and HTML, through every email receiver of the alerts configuration (the
+// daemon's weekly-report job).
+func (c *cli) mailWeeklyReport(ctx context.Context, e *duckenv.Env, p *project.Project, to time.Time) (int, error) {
+	w, err := c.weeklyReport(ctx, e, p, to)
+	if err != nil {
+		return 0, err
 	}
-	return w.Markdown()
+	text, err := w.Markdown()
+	if err != nil {
+		return 0, err
+	}
+	html, err := w.HTML()
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := c.alertConfig()
+	if err != nil {
+		return 0, err
+	}
+	router, err := alert.NewRouter(cfg.Route)
+	if err != nil {
+		return 0, err
+	}
+	chans, _ := receivers(cfg, router, c.log)
+	subject := fmt.Sprintf("[dataops] Weekly status report: %s, week to %s", c.opts.target, to.Format(time.DateOnly))
+	sent := 0
+	var errs []error
+	for name, n := range chans {
+		em, ok := n.(*alertemail.Notifier)
+		if !ok {
+			continue
+		}
+		if err := em.SendDocument(ctx, subject, text, html); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		sent++
+	}
+	if sent == 0 && len(errs) == 0 {
+		return 0, errors.New("weekly report: no email receiver is configured (alerts.receivers, or SMTP_HOST/SMTP_FROM/SMTP_TO)")
+	}
+	return sent, errors.Join(errs...)
 }

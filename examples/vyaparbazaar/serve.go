@@ -63,6 +63,18 @@ var operations = map[string]func(ctx context.Context, d *daemon) error{
 	},
 }
 
+// The weekly status report, by email to the alerts' email receivers (set
+// in init: it reaches code that reads operations).
+func init() {
+	operations["weekly-report"] = func(ctx context.Context, d *daemon) error {
+		n, err := d.c.mailWeeklyReport(ctx, d.env, d.p, time.Now())
+		if n > 0 {
+			fmt.Fprintf(d.c.stdout, "weekly report sent to %d email %s\n", n, plural(int64(n), "receiver", "receivers"))
+		}
+		return err
+	}
+}
+
 // loadTimetable reads and validates the timetable: --config FILE, else the
 // project's schedules.yml. Every selection must match nodes of the project
 // and every operation must be one the daemon knows.
@@ -104,7 +116,7 @@ func (c *cli) loadTimetable(fsys fs.FS, p *project.Project) (*schedule.Config, e
 	for _, j := range cfg.Jobs {
 		if j.Operation != "" {
 			if _, ok := operations[j.Operation]; !ok {
-				errs = append(errs, fmt.Errorf("%s: job %q: unknown operation %q (known: backup, janitor, refresh)", name, j.Name, j.Operation))
+				errs = append(errs, fmt.Errorf("%s: job %q: unknown operation %q (known: backup, janitor, refresh, weekly-report)", name, j.Name, j.Operation))
 			}
 		}
 	}

@@ -62,6 +62,7 @@ func TestTimetableSimulatedMonth(t *testing.T) {
 			"production-backup": daily, "janitor": daily, "refresh": daily,
 			"financial-reporting":   1, // 23:00 on the 29th
 			"customer-segmentation": 4, // Mondays 7, 14, 21, 28
+			"weekly-report":         4,
 		}, runs)
 		require.Len(t, financial, 1)
 		assert.Equal(t, time.Date(2028, 2, 29, 23, 0, 0, 0, ist), financial[0].In(ist))
