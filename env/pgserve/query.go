@@ -290,6 +290,12 @@ func bindable(v any) any {
 			return nil
 		}
 		return fmt.Sprint(dv)
+	case pgtype.Time:
+		dv, err := x.Value()
+		if err != nil || dv == nil {
+			return nil
+		}
+		return fmt.Sprint(dv)
 	case int:
 		return int64(x)
 	case int8:

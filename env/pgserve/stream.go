@@ -175,8 +175,16 @@ func paramOID(t bindings.Type) uint32 {
 		return pgtype.TimestamptzOID
 	case bindings.TypeBlob:
 		return pgtype.ByteaOID
+	case bindings.TypeDecimal, bindings.TypeHugeInt, bindings.TypeUBigInt, bindings.TypeUHugeInt:
+		return pgtype.NumericOID
+	case bindings.TypeUUID:
+		return pgtype.UUIDOID
+	case bindings.TypeInterval:
+		return pgtype.IntervalOID
+	case bindings.TypeTime:
+		return pgtype.TimeOID
 	}
-	// Everything else (VARCHAR, DECIMAL, HUGEINT, UUID, untyped ...) is
+	// Everything else (VARCHAR, untyped, nested ...) is
 	// sent as text and cast by DuckDB.
 	return pgtype.TextOID
 }
