@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vyaparbazaar/dataops/env"
 	"github.com/vyaparbazaar/dataops/env/duckenv"
@@ -140,8 +141,12 @@ func TestAuthentication(t *testing.T) {
 
 // TestUsersFile: the YAML users file, with errors naming the file.
 func TestUsersFile(t *testing.T) {
-	h, err := pgserve.HashPassword("s3cret")
+	hashed, err := pgserve.HashPassword("s3cret")
 	require.NoError(t, err)
+	require.NoError(t, bcrypt.CompareHashAndPassword([]byte(hashed), []byte("s3cret")))
+	hb, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	require.NoError(t, err)
+	h := string(hb)
 	path := filepath.Join(t.TempDir(), "users.yml")
 	require.NoError(t, os.WriteFile(path, []byte("users:\n  - name: asha\n    password_hash: "+h+"\n    groups: [business-users]\n"), 0o600))
 	u, err := pgserve.LoadUsers(path)

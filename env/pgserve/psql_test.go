@@ -3,8 +3,8 @@ package pgserve_test
 import (
 	"flag"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"

@@ -50,6 +50,7 @@ var _ Authenticator = (*Users)(nil)
 func NewUsers(users []User) (*Users, error) {
 	u := &Users{byName: make(map[string]User, len(users))}
 	var errs []error
+	cost := bcrypt.MinCost
 	for i, x := range users {
 		switch {
 		case x.Name == "":
@@ -59,16 +60,18 @@ func NewUsers(users []User) (*Users, error) {
 			errs = append(errs, fmt.Errorf("user %q: defined twice", x.Name))
 			continue
 		}
-		if _, err := bcrypt.Cost([]byte(x.PasswordHash)); err != nil {
+		c, err := bcrypt.Cost([]byte(x.PasswordHash))
+		if err != nil {
 			errs = append(errs, fmt.Errorf("user %q: password_hash is not a bcrypt hash (make one with `vyaparbazaar users hash`)", x.Name))
 			continue
 		}
+		cost = max(cost, c)
 		u.byName[x.Name] = x
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("dataops-no-such-user"), bcrypt.DefaultCost)
+	dummy, err := bcrypt.GenerateFromPassword([]byte("dataops-no-such-user"), cost)
 	if err != nil {
 		return nil, err
 	}
