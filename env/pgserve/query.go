@@ -219,6 +219,13 @@ func (s *Server) execute(ctx context.Context, ss *session, display, run string, 
 		args[i] = bindable(v)
 	}
 
+	// Rows go out a chunk at a time, batched into 32 KB writes.
+	emit := func(rows [][]any) error {
+		if max := ss.limits.MaxResultRows; max > 0 && int64(w.Written())+int64(len(rows)) > max {
+			return pgError(codes.ProgramLimitExceeded, "the result has more than %d rows, the limit of role %s", max, ss.role)
+		}
+		return wire.WriteRows(w, rows)
+	}
 	conn, err := ss.env.DB().Conn(qctx)
 	if err != nil {
 		return clientError(err)
@@ -230,31 +237,23 @@ func (s *Server) execute(ctx context.Context, ss *session, display, run string, 
 		}
 		_ = conn.Close()
 	}()
-	if _, err := conn.ExecContext(qctx, "BEGIN TRANSACTION READ ONLY"); err != nil {
-		broken = true
-		return clientError(err)
-	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
-			broken = true
-		}
-	}()
-	emit := w.Row
-	if max := ss.limits.MaxResultRows; max > 0 {
-		emit = func(row []any) error {
-			if int64(w.Written()) >= max {
-				return pgError(codes.ProgramLimitExceeded, "the result has more than %d rows, the limit of role %s", max, ss.role)
-			}
-			return w.Row(row)
-		}
-	}
+	// One read-only transaction per statement, on the connection the
+	// statement runs on: it sees the last published snapshot as a whole
+	// for as long as it streams, and a publish does not wait for it.
 	err = conn.Raw(func(dc any) error {
 		rc, err := rawConn(dc)
 		if err != nil {
 			return err
 		}
+		if err := rawExec(rc, "BEGIN TRANSACTION READ ONLY"); err != nil {
+			broken = true
+			return err
+		}
+		defer func() {
+			if rawExec(rc, "ROLLBACK") != nil {
+				broken = true
+			}
+		}()
 		n, err = stream(qctx, rc, run, args, cols, emit)
 		return err
 	})

@@ -103,6 +103,17 @@ type duckError struct {
 
 func (e *duckError) Error() string { return e.msg }
 
+// rawExec runs a statement without a result (transaction control).
+func rawExec(rc bindings.Connection, query string) error {
+	var res bindings.Result
+	state := bindings.Query(rc, query, &res)
+	defer bindings.DestroyResult(&res)
+	if state == bindings.StateError {
+		return &duckError{typ: bindings.ResultErrorType(&res), msg: bindings.ResultError(&res)}
+	}
+	return nil
+}
+
 // describe prepares query and reports its type, parameters and columns.
 func describe(rc bindings.Connection, query string) (*statementInfo, error) {
 	var st bindings.PreparedStatement
@@ -352,8 +363,9 @@ var errColumnsChanged = errors.New("the statement's result columns changed since
 // stream runs query on rc (inside the caller's transaction) and calls
 // emit for every row, fetching one chunk at a time. cols are the columns
 // described at Parse time; a result with other columns fails with
-// errColumnsChanged. It returns the number of rows emitted.
-func stream(ctx context.Context, rc bindings.Connection, query string, args []any, cols []column, emit func([]any) error) (int64, error) {
+// errColumnsChanged. emit receives the rows of one chunk (up to 2048) at a
+// time. It returns the number of rows emitted.
+func stream(ctx context.Context, rc bindings.Connection, query string, args []any, cols []column, emit func([][]any) error) (int64, error) {
 	var st bindings.PreparedStatement
 	if bindings.Prepare(rc, query, &st) == bindings.StateError {
 		msg := bindings.PrepareError(st)
@@ -435,7 +447,7 @@ func (v vec) isNull(row int) bool {
 	return v.valid != nil && v.valid[row/64]&(1<<(row%64)) == 0
 }
 
-func emitChunk(chunk bindings.DataChunk, cols []column, emit func([]any) error) (int64, error) {
+func emitChunk(chunk bindings.DataChunk, cols []column, emit func([][]any) error) (int64, error) {
 	size := int(bindings.DataChunkGetSize(chunk))
 	vs := make([]vec, len(cols))
 	for i := range cols {
@@ -445,17 +457,20 @@ func emitChunk(chunk bindings.DataChunk, cols []column, emit func([]any) error) 
 			vs[i].valid = unsafe.Slice((*uint64)(m), (size+63)/64)
 		}
 	}
+	rows := make([][]any, size)
+	cells := make([]any, size*len(cols))
 	for r := range size {
-		row := make([]any, len(cols))
+		row := cells[r*len(cols) : (r+1)*len(cols) : (r+1)*len(cols)]
 		for i, c := range cols {
 			if vs[i].isNull(r) {
 				continue
 			}
 			row[i] = decode(c, vs[i].data, r)
 		}
-		if err := emit(row); err != nil {
-			return int64(r), err
-		}
+		rows[r] = row
+	}
+	if err := emit(rows); err != nil {
+		return 0, err
 	}
 	return int64(size), nil
 }
