@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -40,6 +41,11 @@ func (s *Server) parse(ctx context.Context, q wire.Query) (wire.PreparedStatemen
 		return st, err
 	}
 	query = rewriteCatalog(query, ss)
+	if kw := writeKeyword(query); kw != "" {
+		// Refused before DuckDB binds it: a write to a view or a missing
+		// table is still a write.
+		return nil, s.refuse(ctx, ss, q.Query, StateReadOnly, "cannot execute "+kw+" in a read-only transaction")
+	}
 	if err := duckenv.CheckReadOnlySQL(query); err != nil {
 		return nil, s.refuse(ctx, ss, q.Query, StateInsufficientPrivilege, err.Error())
 	}
@@ -319,6 +325,50 @@ func sanitizeForClient(err error) error {
 		return pgerror.WithCode(errors.New(msg), pgerror.GetCode(err))
 	}
 	return clientError(err)
+}
+
+var writeRe = regexp.MustCompile(`(?i)^(insert|update|delete|merge|create|drop|alter|truncate|comment|grant|revoke)\b`)
+
+// writeKeyword returns the statement's first keyword, upper-cased, when it
+// starts a write.
+func writeKeyword(q string) string {
+	q = skipComments(q)
+	for strings.HasPrefix(q, "(") {
+		q = skipComments(q[1:])
+	}
+	m := writeRe.FindString(q)
+	if strings.EqualFold(m, "create") {
+		// CREATE TEMP is refused by the guard, with its own reason.
+		rest := strings.ToLower(strings.Join(strings.Fields(q[len(m):]), " "))
+		rest = strings.TrimPrefix(rest, "or replace ")
+		if strings.HasPrefix(rest, "temp ") || strings.HasPrefix(rest, "temporary ") || strings.HasPrefix(rest, "secret ") || strings.HasPrefix(rest, "persistent ") {
+			return ""
+		}
+	}
+	return strings.ToUpper(m)
+}
+
+// skipComments drops leading blanks and comments.
+func skipComments(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n")
+		switch {
+		case strings.HasPrefix(q, "--"):
+			i := strings.IndexAny(q, "\r\n")
+			if i < 0 {
+				return ""
+			}
+			q = q[i:]
+		case strings.HasPrefix(q, "/*"):
+			i := strings.Index(q, "*/")
+			if i < 0 {
+				return q
+			}
+			q = q[i+2:]
+		default:
+			return q
+		}
+	}
 }
 
 // isBlank reports whether a query has nothing but blanks, semicolons and

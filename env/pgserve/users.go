@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -128,6 +129,16 @@ func (u *Users) Authenticate(_ context.Context, user, password string) (env.Prin
 		return env.Principal{}, ErrBadCredentials
 	}
 	return env.Principal{Name: x.Name, Groups: append([]string(nil), x.Groups...)}, nil
+}
+
+// List returns the users by name, without their password hashes.
+func (u *Users) List() []User {
+	var out []User
+	for _, x := range u.byName {
+		out = append(out, User{Name: x.Name, Groups: slices.Clone(x.Groups)})
+	}
+	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // HashPassword returns the bcrypt hash of password for a users file.

@@ -50,7 +50,8 @@ Commands:
   history   show the run history stored in the database
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
   schedule  schedule list: the timetable (schedules.yml) with the next run of every job
-  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr)
+  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr),
+            and with --pg-addr the environment to PostgreSQL clients, read-only
   snapshots what readers see and when: list | show ID | diff A [B] | rollback ID|--undo | restore-at TIME
             | gc [--keep-last N --keep-for D --dry-run] | compact | backup DIR | restore DIR [--force]
 
@@ -69,6 +70,11 @@ Common flags:
   --lock-retries N     attempts to open a database locked by another process (default 3)
   --config FILE        serve/schedule: the timetable (default: the project's schedules.yml)
   --addr HOST:PORT     serve: where to listen (default 127.0.0.1:8080)
+  --pg-addr HOST:PORT  serve: also serve the environment to PostgreSQL clients (psql, BI tools), e.g. 127.0.0.1:5433
+  --users FILE         serve: users for --pg-addr (names, bcrypt hashes, groups; see "users hash")
+  --tls-cert F --tls-key F  serve: TLS for --pg-addr (default: a self-signed certificate; clients use sslmode=require)
+  --audit-log FILE     serve: JSON-lines audit log of connections and refusals (default <target-path>/pg-audit.jsonl)
+  --pg-allow-plaintext serve: accept passwords without TLS (loopback development only)
   --as-of TIME         "now" for source freshness checks (default: the real clock; the demo: its data's as-of time)
   --vars YAML          override project vars, e.g. '{anchor_date: 2025-06-30}'
   --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
@@ -111,6 +117,8 @@ type cliOptions struct {
 	force    bool
 	undo     bool
 	limit    int
+	// serve's PostgreSQL front (pgserve.go)
+	pg pgOptions
 }
 
 // exitError carries an exit code and a message for the user.
@@ -241,6 +249,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.BoolVar(&o.force, "force", false, "")
 	fs.BoolVar(&o.undo, "undo", false, "")
 	fs.IntVar(&o.limit, "limit", 20, "")
+	o.pg.register(fs)
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {
