@@ -163,3 +163,21 @@ func TestUsersFile(t *testing.T) {
 	require.ErrorContains(t, err, "users.yml")
 	require.ErrorContains(t, err, "[3:")
 }
+
+// TestResultRowLimit: a role's MaxResultRows ends a larger result with
+// 54000; smaller results pass.
+func TestResultRowLimit(t *testing.T) {
+	ts := startServer(t, []*duckenv.Env{demoMart(t)}, func(cfg *pgserve.Config) {
+		cfg.Limits[env.RoleReader] = pgserve.Limits{MaxResultRows: 5000}
+	})
+	c := connect(t, ts, "asha", "production")
+	ctx := context.Background()
+	rows, err := c.Query(ctx, "select i from range(100000) t(i)")
+	require.NoError(t, err)
+	for rows.Next() {
+	}
+	require.Equal(t, "54000", sqlState(rows.Err()), "%v", rows.Err())
+	var n int64
+	require.NoError(t, c.QueryRow(ctx, "select count(*) from (select i from range(100000) t(i))").Scan(&n))
+	require.Equal(t, int64(100000), n)
+}

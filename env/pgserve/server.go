@@ -162,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 	opts := []wire.OptionFn{
 		wire.SessionAuthStrategy(s.authenticate),
 		wire.Version(ServerVersion),
+		wire.ExtendTypes(extendTypes),
 		wire.BackendKeyData(s.backendKey),
 		wire.CancelRequest(s.cancelRequest),
 		wire.CloseConn(s.closeConn),

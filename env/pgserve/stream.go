@@ -595,3 +595,35 @@ func stringBytes(p unsafe.Pointer) []byte {
 	ptr := *(*unsafe.Pointer)(unsafe.Add(p, 8))
 	return unsafe.Slice((*byte)(ptr), n)
 }
+
+// tzCodec writes timestamptz text as PostgreSQL does ("2025-06-30
+// 07:04:56+00"; pgtype writes a "Z"), for clients that parse the text.
+type tzCodec struct{ pgtype.TimestamptzCodec }
+
+func (c *tzCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
+	if _, ok := value.(pgtype.Timestamptz); ok && format == pgtype.TextFormatCode {
+		return tzTextPlan{}
+	}
+	return c.TimestamptzCodec.PlanEncode(m, oid, format, value)
+}
+
+type tzTextPlan struct{}
+
+func (tzTextPlan) Encode(value any, buf []byte) ([]byte, error) {
+	ts := value.(pgtype.Timestamptz)
+	if !ts.Valid {
+		return nil, nil
+	}
+	switch ts.InfinityModifier {
+	case pgtype.Infinity:
+		return append(buf, "infinity"...), nil
+	case pgtype.NegativeInfinity:
+		return append(buf, "-infinity"...), nil
+	}
+	return append(ts.Time.UTC().AppendFormat(buf, "2006-01-02 15:04:05.999999"), "+00"...), nil
+}
+
+// extendTypes registers tzCodec in a connection's type map.
+func extendTypes(m *pgtype.Map) {
+	m.RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &tzCodec{}})
+}
