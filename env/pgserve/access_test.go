@@ -52,6 +52,8 @@ func TestRefusals(t *testing.T) {
 		{"select getenv('HOME')", "42501", "reads the process environment"},
 		{"checkpoint", "42501", "CHECKPOINT"},
 		{"begin", "42501", "transaction control"},
+		{`select * from "_DataOps".runs`, "42501", "dataops' own tables"},
+		{"select * from _dataops_versions.versions where note = 'x'", "42501", "dataops' own tables"},
 	}
 	for name, mode := range modes {
 		t.Run(name, func(t *testing.T) {
