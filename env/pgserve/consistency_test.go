@@ -143,3 +143,31 @@ func TestLoadWhilePublishing(t *testing.T) {
 	require.NoError(t, connect(t, ts, "asha", "production").QueryRow(context.Background(), "select max(gen) from pair_b").Scan(&gen))
 	require.Equal(t, int64(6), gen)
 }
+
+// TestPreparedStatementAcrossSchemaChange: a statement prepared before a
+// publish that changes a model's columns fails once with 0A000 (pgx then
+// drops it from its cache) and works when prepared again.
+func TestPreparedStatementAcrossSchemaChange(t *testing.T) {
+	e := openEnv(t, "production")
+	publishPair(t, e, 1, 10)
+	ts := startServer(t, []*duckenv.Env{e})
+	c := connect(t, ts, "asha", "production")
+	ctx := context.Background()
+	var gen any
+	require.NoError(t, c.QueryRow(ctx, "select gen from pair_a where i = $1", 3).Scan(&gen))
+	require.Equal(t, int32(1), gen)
+
+	r := e.Runner(duckenv.RunnerOptions{})
+	_, err := r.Run(ctx, &orchestrate.Node{Name: "pair_a", Kind: orchestrate.KindModel, Spec: &project.Model{
+		Name: "pair_a", Materialized: project.MaterializedTable, RawSQL: "select 'two' as gen, i from range(10) t(i)",
+	}})
+	require.NoError(t, err)
+	_, err = r.Publish(ctx, nil, nil)
+	require.NoError(t, err)
+
+	err = c.QueryRow(ctx, "select gen from pair_a where i = $1", 3).Scan(&gen)
+	require.Equal(t, "0A000", sqlState(err), "%v", err)
+	require.ErrorContains(t, err, "cached plan must not change result type")
+	require.NoError(t, c.QueryRow(ctx, "select gen from pair_a where i = $1", 3).Scan(&gen))
+	require.Equal(t, "two", gen)
+}

@@ -358,7 +358,8 @@ func bindArgs(st bindings.PreparedStatement, args []any) error {
 
 // errColumnsChanged is returned when a prepared statement's columns
 // changed between Parse and Execute (a publish changed a model's columns).
-var errColumnsChanged = errors.New("the statement's result columns changed since it was prepared (a new version was published); prepare it again")
+// The message is PostgreSQL's for the same case.
+var errColumnsChanged = errors.New("cached plan must not change result type (a model's columns changed in a publish since the statement was prepared; prepare it again)")
 
 // stream runs query on rc (inside the caller's transaction) and calls
 // emit for every row, fetching one chunk at a time. cols are the columns
