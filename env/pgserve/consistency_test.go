@@ -171,3 +171,26 @@ func TestPreparedStatementAcrossSchemaChange(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, "select gen from pair_a where i = $1", 3).Scan(&gen))
 	require.Equal(t, "two", gen)
 }
+
+// TestRepeatedStatementSeesPublishes: a statement the session has
+// prepared before (and pgx has cached) sees each new publish.
+func TestRepeatedStatementSeesPublishes(t *testing.T) {
+	e := openEnv(t, "production")
+	publishPair(t, e, 1, 100)
+	ts := startServer(t, []*duckenv.Env{e})
+	ctx := context.Background()
+	conns := map[string]*pgx.Conn{}
+	for name, mode := range modes {
+		conns[name] = connect(t, ts, "asha", "production", func(cc *pgx.ConnConfig) { cc.DefaultQueryExecMode = mode })
+	}
+	for gen := int64(1); gen <= 3; gen++ {
+		if gen > 1 {
+			publishPair(t, e, int(gen), 100)
+		}
+		for name, c := range conns {
+			var a, b int64
+			require.NoError(t, c.QueryRow(ctx, "select max(a.gen), max(b.gen) from pair_a a join pair_b b using (i) where a.i >= $1", 0).Scan(&a, &b), name)
+			require.Equal(t, [2]int64{gen, gen}, [2]int64{a, b}, name)
+		}
+	}
+}

@@ -235,35 +235,40 @@ func (s *Server) execute(ctx context.Context, ss *session, display, run string, 
 		}
 		return wire.WriteRows(w, rows)
 	}
-	conn, err := ss.env.DB().Conn(qctx)
+	dc, err := ss.acquire(qctx)
 	if err != nil {
 		return clientError(err)
 	}
 	broken := false
-	defer func() {
-		if broken {
-			_ = conn.Raw(discardConn)
-		}
-		_ = conn.Close()
-	}()
+	defer func() { ss.release(dc, broken) }()
 	// One read-only transaction per statement, on the connection the
 	// statement runs on: it sees the last published snapshot as a whole
 	// for as long as it streams, and a publish does not wait for it.
-	err = conn.Raw(func(dc any) error {
-		rc, err := rawConn(dc)
+	err = dc.conn.Raw(func(drv any) error {
+		rc, err := rawConn(drv)
 		if err != nil {
+			broken = true
 			return err
 		}
-		if err := rawExec(rc, "BEGIN TRANSACTION READ ONLY"); err != nil {
+		begin, rollback, err := dc.txStatements(rc)
+		if err != nil {
+			broken = true
+			return err
+		}
+		if err := execPrepared(begin); err != nil {
 			broken = true
 			return err
 		}
 		defer func() {
-			if rawExec(rc, "ROLLBACK") != nil {
+			if execPrepared(rollback) != nil {
 				broken = true
 			}
 		}()
-		n, err = stream(qctx, rc, run, args, cols, emit)
+		st, err := dc.statement(rc, run)
+		if err != nil {
+			return err
+		}
+		n, err = stream(qctx, rc, st, args, cols, emit)
 		return err
 	})
 	if err != nil {

@@ -392,6 +392,10 @@ type session struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
+
+	dbMu   sync.Mutex
+	db     *dbConn // the session's DuckDB connection (conn.go)
+	closed bool
 }
 
 func (ss *session) setCancel(c context.CancelFunc) {
@@ -563,6 +567,7 @@ func (s *Server) closeConn(ctx context.Context) error {
 		s.roleConns[ss.role]--
 	}
 	s.mu.Unlock()
+	ss.closeDB()
 	s.metrics.connClosed(ctx, ss.envName)
 	return nil
 }

@@ -361,29 +361,38 @@ func bindArgs(st bindings.PreparedStatement, args []any) error {
 // The message is PostgreSQL's for the same case.
 var errColumnsChanged = errors.New("cached plan must not change result type (a model's columns changed in a publish since the statement was prepared; prepare it again)")
 
-// stream runs query on rc (inside the caller's transaction) and calls
-// emit for every row, fetching one chunk at a time. cols are the columns
-// described at Parse time; a result with other columns fails with
-// errColumnsChanged. emit receives the rows of one chunk (up to 2048) at a
-// time. It returns the number of rows emitted.
-func stream(ctx context.Context, rc bindings.Connection, query string, args []any, cols []column, emit func([][]any) error) (int64, error) {
+// prepare prepares query on rc; the caller destroys the statement.
+func prepare(rc bindings.Connection, query string) (bindings.PreparedStatement, error) {
 	var st bindings.PreparedStatement
 	if bindings.Prepare(rc, query, &st) == bindings.StateError {
 		msg := bindings.PrepareError(st)
 		bindings.DestroyPrepare(&st)
-		return 0, &duckError{typ: errorTypeOf(msg), msg: msg}
+		return bindings.PreparedStatement{}, &duckError{typ: errorTypeOf(msg), msg: msg}
 	}
-	defer bindings.DestroyPrepare(&st)
-	if int(bindings.PreparedStatementColumnCount(st)) != len(cols) {
-		return 0, errColumnsChanged
+	return st, nil
+}
+
+// execPrepared runs a prepared statement without a result (transaction
+// control).
+func execPrepared(st bindings.PreparedStatement) error {
+	var res bindings.Result
+	state := bindings.ExecutePrepared(st, &res)
+	defer bindings.DestroyResult(&res)
+	if state == bindings.StateError {
+		return &duckError{typ: bindings.ResultErrorType(&res), msg: bindings.ResultError(&res)}
 	}
-	for i := range cols {
-		lt := bindings.PreparedStatementColumnLogicalType(st, bindings.IdxT(i))
-		c := columnOf(lt)
-		bindings.DestroyLogicalType(&lt)
-		if c.kind != cols[i].kind || c.scale != cols[i].scale {
-			return 0, errColumnsChanged
-		}
+	return nil
+}
+
+// stream runs the prepared statement st on rc (inside the caller's
+// transaction) and emits its rows, fetching one chunk at a time. cols are
+// the columns described at Parse time; a result with other columns (a
+// publish changed a model) fails with errColumnsChanged. emit receives the
+// rows of one chunk (up to 2048) at a time. It returns the number of rows
+// emitted.
+func stream(ctx context.Context, rc bindings.Connection, st bindings.PreparedStatement, args []any, cols []column, emit func([][]any) error) (int64, error) {
+	if bindings.ClearBindings(st) == bindings.StateError {
+		return 0, &duckError{typ: bindings.ErrorTypeInvalid, msg: "cannot clear the statement's parameters"}
 	}
 	if err := bindArgs(st, args); err != nil {
 		return 0, err
@@ -416,6 +425,17 @@ func stream(ctx context.Context, rc bindings.Connection, query string, args []an
 		return 0, errors.Join(ctx.Err(), err)
 	}
 	defer bindings.DestroyResult(&res)
+	if int(bindings.ColumnCount(&res)) != len(cols) {
+		return 0, errColumnsChanged
+	}
+	for i := range cols {
+		lt := bindings.ColumnLogicalType(&res, bindings.IdxT(i))
+		c := columnOf(lt)
+		bindings.DestroyLogicalType(&lt)
+		if c.kind != cols[i].kind || c.scale != cols[i].scale {
+			return 0, errColumnsChanged
+		}
+	}
 
 	var n int64
 	for {
