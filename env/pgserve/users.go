@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"golang.org/x/crypto/bcrypt"
@@ -33,8 +34,11 @@ type User struct {
 type Users struct {
 	byName map[string]User
 	// dummy is compared against for unknown users, so that an unknown
-	// name takes as long as a wrong password.
-	dummy []byte
+	// name takes as long as a wrong password; made on first use with the
+	// users' highest cost.
+	cost      int
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 // Authenticator checks a user name and password and returns the
@@ -72,11 +76,7 @@ func NewUsers(users []User) (*Users, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("dataops-no-such-user"), cost)
-	if err != nil {
-		return nil, err
-	}
-	u.dummy = dummy
+	u.cost = cost
 	return u, nil
 }
 
@@ -122,6 +122,9 @@ func (u *Users) Authenticate(_ context.Context, user, password string) (env.Prin
 	}
 	x, ok := u.byName[user]
 	if !ok {
+		u.dummyOnce.Do(func() {
+			u.dummy, _ = bcrypt.GenerateFromPassword([]byte("dataops-no-such-user"), max(u.cost, bcrypt.MinCost))
+		})
 		_ = bcrypt.CompareHashAndPassword(u.dummy, []byte(password))
 		return env.Principal{}, ErrBadCredentials
 	}
