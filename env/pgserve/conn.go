@@ -41,10 +41,15 @@ func (d *dbConn) txStatements(rc bindings.Connection) (begin, rollback bindings.
 	return d.begin, d.rollback, nil
 }
 
-// statement returns query prepared on this connection.
-func (d *dbConn) statement(rc bindings.Connection, query string) (bindings.PreparedStatement, error) {
+// statement returns query prepared on this connection; fresh prepares it
+// again (a Parse: its description must be of the catalog as it is now).
+func (d *dbConn) statement(rc bindings.Connection, query string, fresh bool) (bindings.PreparedStatement, error) {
 	if st, ok := d.stmts[query]; ok {
-		return st, nil
+		if !fresh {
+			return st, nil
+		}
+		bindings.DestroyPrepare(&st)
+		delete(d.stmts, query)
 	}
 	if len(d.stmts) >= maxCachedStatements {
 		d.destroyStatements()

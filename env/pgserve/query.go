@@ -148,21 +148,28 @@ func auditText(q string) string {
 	return q
 }
 
-// describe prepares query on a pooled connection and describes it.
+// describe prepares query on the session's connection and describes it.
 func (s *Server) describe(ctx context.Context, ss *session, query string) (*statementInfo, error) {
-	conn, err := ss.env.DB().Conn(ctx)
+	dc, err := ss.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	broken := false
+	defer func() { ss.release(dc, broken) }()
 	var info *statementInfo
-	err = conn.Raw(func(dc any) error {
-		rc, err := rawConn(dc)
+	err = dc.conn.Raw(func(drv any) error {
+		rc, err := rawConn(drv)
+		if err != nil {
+			broken = true
+			return err
+		}
+		// Prepared on the session's connection, where Execute finds it.
+		st, err := dc.statement(rc, query, true)
 		if err != nil {
 			return err
 		}
-		info, err = describe(rc, query)
-		return err
+		info = describe(st)
+		return nil
 	})
 	return info, err
 }
@@ -264,7 +271,7 @@ func (s *Server) execute(ctx context.Context, ss *session, display, run string, 
 				broken = true
 			}
 		}()
-		st, err := dc.statement(rc, run)
+		st, err := dc.statement(rc, run, false)
 		if err != nil {
 			return err
 		}

@@ -116,6 +116,7 @@ type Server struct {
 	inflightN   atomic.Int64
 	stopQueries context.Context
 	stopCancel  context.CancelFunc
+	ln          net.Listener
 }
 
 // New checks cfg and returns a Server; call Serve or ListenAndServe.
@@ -207,9 +208,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = s.Shutdown(sctx)
 	})
 	defer stop()
+	tl := &trackListener{Listener: ln, s: s}
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.ln = tl
+	s.mu.Unlock()
 	s.serving.Store(true)
 	defer s.serving.Store(false)
-	err := s.wire.Serve(&trackListener{Listener: ln, s: s})
+	err := s.wire.Serve(tl)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("pgserve: %w", err)
 	}
@@ -281,13 +291,17 @@ func (s *Server) HealthHandler() http.Handler {
 }
 
 // Shutdown stops accepting connections and statements, waits for running
-// statements to finish until ctx ends, then cancels what still runs and
-// closes every connection. It returns ctx.Err() when statements had to be
-// cancelled.
+// statements to finish until ctx ends, then cancels what still runs, and
+// closes every connection once it is idle (its last answer sent) or ctx
+// has ended. It returns ctx.Err() when it had to cut something short.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining.Store(true)
+	ln := s.ln
 	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	var err error
@@ -299,17 +313,37 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.stopCancel()
+	// A connection blocked reading the client's next message has nothing
+	// left to send: close it. Others are still writing their last answer.
+	for {
+		s.mu.Lock()
+		conns := make([]*trackedConn, 0, len(s.conns))
+		for _, c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		if len(conns) == 0 {
+			break
+		}
+		hard := ctx.Err() != nil
+		for _, c := range conns {
+			if hard || c.reading.Load() > 0 {
+				_ = c.Close()
+			}
+		}
+		if hard && err == nil {
+			err = ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	closeErr := s.wire.Close()
-	s.mu.Lock()
-	conns := make([]*trackedConn, 0, len(s.conns))
-	for _, c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Conn.Close()
-	}
 	s.wire.Wait()
+	if errors.Is(closeErr, net.ErrClosed) {
+		closeErr = nil
+	}
 	return errors.Join(err, closeErr)
 }
 
@@ -338,17 +372,20 @@ func (l *trackListener) Accept() (net.Conn, error) {
 // trackedConn notes whether the client's first message was an SSLRequest.
 type trackedConn struct {
 	net.Conn
-	s      *Server
-	mu     sync.Mutex
-	head   []byte
-	sslReq bool
-	once   sync.Once
+	s       *Server
+	mu      sync.Mutex
+	head    []byte
+	sslReq  bool
+	once    sync.Once
+	reading atomic.Int32 // > 0 while blocked reading the client
 }
 
 var sslRequest = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
 
 func (c *trackedConn) Read(p []byte) (int, error) {
+	c.reading.Add(1)
 	n, err := c.Conn.Read(p)
+	c.reading.Add(-1)
 	c.mu.Lock()
 	if len(c.head) < 8 {
 		need := min(8-len(c.head), n)

@@ -114,15 +114,8 @@ func rawExec(rc bindings.Connection, query string) error {
 	return nil
 }
 
-// describe prepares query and reports its type, parameters and columns.
-func describe(rc bindings.Connection, query string) (*statementInfo, error) {
-	var st bindings.PreparedStatement
-	if bindings.Prepare(rc, query, &st) == bindings.StateError {
-		msg := bindings.PrepareError(st)
-		bindings.DestroyPrepare(&st)
-		return nil, &duckError{typ: errorTypeOf(msg), msg: msg}
-	}
-	defer bindings.DestroyPrepare(&st)
+// describe reports a prepared statement's type, parameters and columns.
+func describe(st bindings.PreparedStatement) *statementInfo {
 	info := &statementInfo{stmtType: bindings.PreparedStatementType(st)}
 	n := int(bindings.NParams(st))
 	for i := 1; i <= n; i++ {
@@ -136,7 +129,7 @@ func describe(rc bindings.Connection, query string) (*statementInfo, error) {
 		col.name = bindings.PreparedStatementColumnName(st, bindings.IdxT(i))
 		info.columns = append(info.columns, col)
 	}
-	return info, nil
+	return info
 }
 
 // errorTypeOf guesses the DuckDB error type from a prepare error's prefix
