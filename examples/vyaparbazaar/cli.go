@@ -52,7 +52,8 @@ Commands:
   history   show the run history stored in the database
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
   schedule  schedule list: the timetable (schedules.yml) with the next run of every job
-  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr)
+  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr),
+            and with --pg-addr the environment to PostgreSQL clients, read-only
   plan      what deploying the project to --target changes (added, modified, removed, rebuilt downstream)
   approve   approve the current plan for --target: approve --target production --plan FINGERPRINT
   deploy    build what changed and its downstream, test, publish; post-deployment tests roll back on failure
@@ -78,6 +79,11 @@ Common flags:
   --lock-retries N     attempts to open a database locked by another process (default 3)
   --config FILE        serve/schedule: the timetable (default: the project's schedules.yml)
   --addr HOST:PORT     serve: where to listen (default 127.0.0.1:8080)
+  --pg-addr HOST:PORT  serve: also serve the environment to PostgreSQL clients (psql, BI tools), e.g. 127.0.0.1:5433
+  --users FILE         serve: users for --pg-addr (names, bcrypt hashes, groups; see "users hash")
+  --tls-cert F --tls-key F  serve: TLS for --pg-addr (default: a self-signed certificate; clients use sslmode=require)
+  --audit-log FILE     serve: JSON-lines audit log of connections and refusals (default <target-path>/pg-audit.jsonl)
+  --pg-allow-plaintext serve: accept passwords without TLS (loopback development only)
   --as-of TIME         "now" for source freshness checks (default: the real clock; the demo: its data's as-of time)
   --vars YAML          override project vars, e.g. '{anchor_date: 2025-06-30}'
   --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
@@ -131,6 +137,8 @@ type cliOptions struct {
 	keyFile    string
 	// bind: compile also binds every model and test (bind.go).
 	bind bool
+	// serve's PostgreSQL front (pgserve.go)
+	pg pgOptions
 }
 
 // exitError carries an exit code and a message for the user.
@@ -297,6 +305,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.Float64Var(&o.threshold, "threshold", 1.5, "")
 	fs.StringVar(&o.fromBackup, "from-backup", "", "")
 	fs.StringVar(&o.keyFile, "key-file", "", "")
+	o.pg.register(fs)
 	// Flags and positional arguments may be interleaved.
 	for {
 		if err := fs.Parse(args); err != nil {

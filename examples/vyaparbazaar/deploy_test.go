@@ -36,26 +36,20 @@ principals:
   ravi: {groups: [business-users]}
 `
 
-// schedulesWithWindow has a deploys window that is open (or closed) now.
+// schedulesWithWindow has a deploys window that is open (today, all day)
+// or closed (only on tomorrow's weekday) now, whatever the time of day.
 func schedulesWithWindow(open bool) string {
-	now := time.Now().UTC()
-	start := now.Add(-time.Hour)
+	day := time.Now().UTC()
 	if !open {
-		start = now.Add(2 * time.Hour)
-	}
-	end := start.Add(2 * time.Hour)
-	if end.Day() != start.Day() || start.Hour() == 23 {
-		// Keep the interval within one day.
-		start = time.Date(start.Year(), start.Month(), start.Day(), start.Hour(), 0, 0, 0, time.UTC)
-		end = start.Add(59 * time.Minute)
+		day = day.Add(24 * time.Hour)
 	}
 	return fmt.Sprintf(`timezone: UTC
 time_intervals:
   - name: deploys
     time_intervals:
-      - times: [{start_time: "%s", end_time: "%s"}]
+      - weekdays: [%s]
 jobs: []
-`, start.Format("15:04"), end.Format("15:04"))
+`, strings.ToLower(day.Weekday().String()))
 }
 
 func deployProject(t *testing.T, windowOpen bool) string {

@@ -275,14 +275,23 @@ func (c *cli) serve(ctx context.Context) error {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
+	// The PostgreSQL front (pgserve.go), sharing the environment.
+	pg, err := c.startPG(ctx, e, targetPath, m.Meter, mux)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	ln, err := net.Listen("tcp", c.opts.addr)
 	if err != nil {
+		_ = pg.shutdown(time.Second)
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(c.stdout, "Serving %d jobs of %s on http://%s (/healthz, /jobs, POST /jobs/NAME/run, /metrics); Ctrl-C to stop\n", len(cfg.Jobs), p.Name, ln.Addr())
 	runErr := d.sched.Run(ctx)
+	if err := pg.shutdown(30 * time.Second); err != nil {
+		fmt.Fprintf(c.stderr, "PostgreSQL front: %v\n", err)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
