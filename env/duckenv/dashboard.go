@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vyaparbazaar/dataops/snapshot"
 )
 
 // RunFilter selects runs of the history for a listing.
@@ -125,6 +127,8 @@ type NodeOutcome struct {
 	Failures  int64 // failing rows of a data test
 	Attempts  int
 	Error     string
+	// Withheld says why a built model was not published ("" when it was).
+	Withheld string
 }
 
 // NodeHistory returns the outcomes of nodes in the latest runs finished
@@ -181,10 +185,11 @@ func (e *Env) nodeOutcomes(ctx context.Context, nodes []string, runs int, latest
 		coalesce(TRY_CAST(r->>'rows_affected' AS BIGINT), 0) AS nrows,
 		coalesce(TRY_CAST(r->>'failures' AS BIGINT), 0) AS failures,
 		coalesce(json_array_length(r->'attempts'), 0) AS attempts,
-		coalesce(r->>'error', '') AS err
+		coalesce(r->>'error', '') AS err,
+		coalesce(r->>'withheld', '') AS withheld
 	FROM items
 )
-SELECT run_id, started_at, node, coalesce(kind, ''), coalesce(status, ''), dur, nrows, failures, attempts, err
+SELECT run_id, started_at, node, coalesce(kind, ''), coalesce(status, ''), dur, nrows, failures, attempts, err, withheld
 FROM flat` + filter + latest + `
 ORDER BY started_at DESC, run_id DESC, node`
 	rows, err := e.db.QueryContext(ctx, q, args...)
@@ -197,7 +202,7 @@ ORDER BY started_at DESC, run_id DESC, node`
 		var o NodeOutcome
 		var started sql.NullTime
 		var dur int64
-		if err := rows.Scan(&o.RunID, &started, &o.Node, &o.Kind, &o.Status, &dur, &o.Rows, &o.Failures, &o.Attempts, &o.Error); err != nil {
+		if err := rows.Scan(&o.RunID, &started, &o.Node, &o.Kind, &o.Status, &dur, &o.Rows, &o.Failures, &o.Attempts, &o.Error, &o.Withheld); err != nil {
 			return nil, fmt.Errorf("node history: %w", err)
 		}
 		o.StartedAt, o.Duration = started.Time, time.Duration(dur)
@@ -207,4 +212,47 @@ ORDER BY started_at DESC, run_id DESC, node`
 		return nil, fmt.Errorf("node history: %w", err)
 	}
 	return out, nil
+}
+
+// SnapshotSummary is a snapshot without its models' versions: what a
+// listing shows.
+type SnapshotSummary struct {
+	snapshot.Snapshot
+	// Models is how many models the snapshot serves.
+	Models int
+}
+
+// SnapshotSummaries returns a page of snapshots, newest first, with the
+// number of models each serves, in one query (Snapshots().List loads
+// every snapshot's versions), and how many snapshots there are.
+func (e *Env) SnapshotSummaries(ctx context.Context, limit, offset int) ([]SnapshotSummary, int, error) {
+	if err := e.ensureVersions(ctx); err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	var total int
+	if err := e.db.QueryRowContext(ctx, "SELECT count(*) FROM "+snapshotsTable).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("list snapshots: %w", err)
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT `+snapshotCols+`,
+	(SELECT count(*) FROM `+snapshotModelsTable+` m WHERE m.snapshot_id = s.id)
+FROM `+snapshotsTable+` s ORDER BY id DESC LIMIT ? OFFSET ?`, limit, max(offset, 0))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list snapshots: %w", err)
+	}
+	defer rows.Close()
+	var out []SnapshotSummary
+	for rows.Next() {
+		var s SnapshotSummary
+		var kind string
+		sn := &s.Snapshot
+		if err := rows.Scan(&sn.ID, &sn.CreatedAt, &sn.Environment, &kind, &sn.RunID, &sn.Fingerprint, &sn.GitCommit, &sn.Actor, &sn.Note, &sn.RestoredFrom, &s.Models); err != nil {
+			return nil, 0, fmt.Errorf("list snapshots: %w", err)
+		}
+		sn.Kind = snapshot.Kind(kind)
+		out = append(out, s)
+	}
+	return out, total, rows.Err()
 }

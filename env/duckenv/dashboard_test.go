@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vyaparbazaar/dataops/snapshot"
 )
 
 func TestRunSummariesAndNodeHistory(t *testing.T) {
@@ -67,4 +69,33 @@ func TestRunSummariesEmpty(t *testing.T) {
 	require.Empty(t, list)
 	_, err = e.RunByID(context.Background(), "x")
 	require.ErrorIs(t, err, ErrNoRun)
+}
+
+func TestSnapshotSummaries(t *testing.T) {
+	ctx := context.Background()
+	e := openFile(t)
+	list, total, err := e.SnapshotSummaries(ctx, 10, 0)
+	require.NoError(t, err)
+	require.Zero(t, total)
+	require.Empty(t, list)
+	st := e.Snapshots()
+	for i := range 3 {
+		models := map[string]snapshot.Version{}
+		for j := 0; j <= i; j++ {
+			name := string(rune('a' + j))
+			models[name] = snapshot.Version{Model: name, BuiltAt: time.Now()}
+		}
+		_, err := st.Record(ctx, snapshot.Snapshot{Kind: snapshot.KindPublish, RunID: "r", Models: models})
+		require.NoError(t, err)
+	}
+	list, total, err = e.SnapshotSummaries(ctx, 2, 0)
+	require.NoError(t, err)
+	require.Equal(t, 3, total)
+	require.Len(t, list, 2)
+	require.Equal(t, int64(3), list[0].ID)
+	require.Equal(t, 3, list[0].Models)
+	list, _, err = e.SnapshotSummaries(ctx, 2, 2)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, 1, list[0].Models)
 }
