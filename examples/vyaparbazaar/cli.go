@@ -52,7 +52,7 @@ Commands:
   history   show the run history stored in the database
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
   schedule  schedule list: the timetable (schedules.yml) with the next run of every job
-  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr)
+  serve     the scheduler daemon: runs the timetable, serves the dashboard (/ui/), /healthz, /jobs and /metrics (--addr)
   plan      what deploying the project to --target changes (added, modified, removed, rebuilt downstream)
   approve   approve the current plan for --target: approve --target production --plan FINGERPRINT
   deploy    build what changed and its downstream, test, publish; post-deployment tests roll back on failure
@@ -76,6 +76,7 @@ Common flags:
   --lock-retries N     attempts to open a database locked by another process (default 3)
   --config FILE        serve/schedule: the timetable (default: the project's schedules.yml)
   --addr HOST:PORT     serve: where to listen (default 127.0.0.1:8080)
+  --users FILE         serve: the dashboard's users (bcrypt hashes); without it the dashboard acts as --as / the local user
   --as-of TIME         "now" for source freshness checks (default: the real clock; the demo: its data's as-of time)
   --vars YAML          override project vars, e.g. '{anchor_date: 2025-06-30}'
   --scale X            data size for demo/generate: 1.0 ≈ 1 M orders (default 0.01)
@@ -105,6 +106,7 @@ type cliOptions struct {
 	asOf        time.Time
 	config      string
 	addr        string
+	users       string
 	vars        string
 	scale       float64
 	seed        int64
@@ -251,6 +253,7 @@ func parseFlags(cmd string, args []string) (*cliOptions, error) {
 	fs.IntVar(&o.lockRetries, "lock-retries", 3, "")
 	fs.StringVar(&o.config, "config", "", "")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "")
+	fs.StringVar(&o.users, "users", "", "")
 	fs.Func("as-of", "", func(v string) error {
 		for _, layout := range []string{time.RFC3339, time.DateTime, time.DateOnly} {
 			if t, err := time.Parse(layout, v); err == nil {

@@ -253,13 +253,17 @@ func (c *cli) serve(ctx context.Context) error {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
+	// The dashboard (dashboard.go) at /ui/.
+	if err := c.serveDashboard(fsys, targetPath, p, cfg, e, mux); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.opts.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(c.stdout, "Serving %d jobs of %s on http://%s (/healthz, /jobs, POST /jobs/NAME/run, /metrics); Ctrl-C to stop\n", len(cfg.Jobs), p.Name, ln.Addr())
+	fmt.Fprintf(c.stdout, "Serving %d jobs of %s on http://%s (/ui/, /healthz, /jobs, POST /jobs/NAME/run, /metrics); Ctrl-C to stop\n", len(cfg.Jobs), p.Name, ln.Addr())
 	runErr := d.sched.Run(ctx)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
