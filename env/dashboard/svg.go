@@ -207,11 +207,11 @@ type series struct {
 
 // chart draws a series (oldest first) as a line with points, an optional
 // dashed baseline, and y ticks formatted by yfmt.
-func (h *Handler) chart(label string, pts []series, base float64, hasBase bool, baseText string, yfmt func(float64) string) ([]byte, error) {
+func (h *Handler) chart(label string, pts []series, base float64, hasBase bool, baseText string, floor float64, yfmt func(float64) string) ([]byte, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	maxV := base * 1.2
+	maxV := max(base*1.2, floor)
 	for _, p := range pts {
 		maxV = max(maxV, p.v)
 	}
@@ -290,7 +290,7 @@ func (h *Handler) durationChart(hist []duckenv.NodeOutcome, base time.Duration) 
 		}
 		pts = append(pts, series{at: o.StartedAt, v: o.Duration.Seconds(), title: title, class: cls})
 	}
-	out, err := h.chart("Execution time", pts, base.Seconds(), base > 0, "baseline (median of recent successes): "+fmtDuration(base),
+	out, err := h.chart("Execution time", pts, base.Seconds(), base > 0, "baseline (median of recent successes): "+fmtDuration(base), 0,
 		func(v float64) string { return fmtDuration(time.Duration(v * float64(time.Second))) })
 	return out, anomalies, err
 }
@@ -318,7 +318,7 @@ func (h *Handler) rowsChart(hist []duckenv.NodeOutcome) ([]byte, error) {
 		}
 		pts = append(pts, series{at: o.StartedAt, v: float64(o.Rows), title: title, class: cls})
 	}
-	return h.chart("Rows", pts, med, len(rows) >= baselineMin, fmt.Sprintf("median rows: %.0f", med), func(v float64) string { return fmt.Sprintf("%.0f", v) })
+	return h.chart("Rows", pts, med, len(rows) >= baselineMin, fmt.Sprintf("median rows: %.0f", med), 0, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 }
 
 func median(v []float64) float64 {
@@ -349,7 +349,7 @@ func (h *Handler) rateChart(_ string, pts []ratePoint) ([]byte, error) {
 		}
 		s = append(s, series{at: p.At, v: p.Rate * 100, class: cls, title: fmt.Sprintf("run %s: %d of %d tests failed", p.RunID, p.Fail, p.Tests)})
 	}
-	return h.chart("Test failure rate", s, 0, false, "", func(v float64) string { return fmt.Sprintf("%.0f%%", v) })
+	return h.chart("Test failure rate", s, 0, false, "", 10, func(v float64) string { return fmt.Sprintf("%.0f%%", v) })
 }
 
 func render(t *template.Template, data any) ([]byte, error) {
