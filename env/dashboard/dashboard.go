@@ -35,7 +35,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vyaparbazaar/dataops/dag"
@@ -101,6 +103,54 @@ type Handler struct {
 	pages   map[string]*template.Template
 	nodes   []*orchestrate.Node
 	jobSets map[string]map[string]bool // job → nodes it builds
+
+	cacheMu sync.Mutex
+	cache   map[*duckenv.Env]*historyCache
+}
+
+// historyCache keeps what was read from an environment's run history (the
+// latest outcome of every node, a model's history) until another run is
+// recorded: parsing many runs' results is the expensive part of a page on
+// a large project, and runs finish far less often than pages are viewed.
+type historyCache struct {
+	key     string // the newest run's id, status and finish, and the count
+	entries map[string]any
+}
+
+// maxCacheEntries bounds one environment's cached reads.
+const maxCacheEntries = 256
+
+// fromHistory returns fn's value for name, computed once per state of the
+// environment's run history.
+func fromHistory[T any](r *http.Request, h *Handler, e *duckenv.Env, name string, fn func() (T, error)) (T, error) {
+	var zero T
+	runs, total, err := e.RunSummaries(r.Context(), duckenv.RunFilter{Limit: 1})
+	if err != nil {
+		return zero, err
+	}
+	key := strconv.Itoa(total)
+	if len(runs) > 0 {
+		key += "|" + runs[0].RunID + "|" + runs[0].Status + "|" + runs[0].FinishedAt.String()
+	}
+	h.cacheMu.Lock()
+	c := h.cache[e]
+	if c == nil || c.key != key || len(c.entries) >= maxCacheEntries {
+		c = &historyCache{key: key, entries: map[string]any{}}
+		h.cache[e] = c
+	}
+	if v, ok := c.entries[name]; ok {
+		h.cacheMu.Unlock()
+		return v.(T), nil
+	}
+	h.cacheMu.Unlock()
+	v, err := fn()
+	if err != nil {
+		return zero, err
+	}
+	h.cacheMu.Lock()
+	c.entries[name] = v
+	h.cacheMu.Unlock()
+	return v, nil
 }
 
 // New checks the options and returns the dashboard's handler.
@@ -142,7 +192,7 @@ func New(o Options) (*Handler, error) {
 		o.FreshFor = 26 * time.Hour
 	}
 	o.Prefix = strings.TrimRight(o.Prefix, "/")
-	h := &Handler{o: o, nodes: o.Project.Nodes(), jobSets: map[string]map[string]bool{}}
+	h := &Handler{o: o, nodes: o.Project.Nodes(), jobSets: map[string]map[string]bool{}, cache: map[*duckenv.Env]*historyCache{}}
 	var err error
 	if h.pages, err = parseTemplates(h.funcs()); err != nil {
 		return nil, err
@@ -376,11 +426,11 @@ func (h *Handler) funcs() template.FuncMap {
 
 func statusClass(s string) string {
 	switch s {
-	case "success", "pass", "deployed", "ok", "resolved", "publish":
+	case "success", "pass", "deployed", "ok", "resolved", "publish", "fresh":
 		return "ok"
-	case "error", "fail", "failed", "cancelled", "firing", "open", "refused", "late":
+	case "error", "fail", "failed", "cancelled", "firing", "open", "refused", "late", "critical", "high":
 		return "bad"
-	case "warn", "fallback", "withheld", "rolled_back", "rollback", "stale", "running":
+	case "warn", "fallback", "withheld", "rolled_back", "rollback", "stale", "running", "medium":
 		return "warn"
 	}
 	return "neutral"

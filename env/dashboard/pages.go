@@ -81,6 +81,14 @@ func (h *Handler) overview(r *http.Request, v *view, _ Environment) (string, err
 	return "overview", nil
 }
 
+// latestOutcomes is every node's most recent outcome, cached until the
+// next run.
+func (h *Handler) latestOutcomes(r *http.Request, e *duckenv.Env) (map[string]duckenv.NodeOutcome, error) {
+	return fromHistory(r, h, e, "latest", func() (map[string]duckenv.NodeOutcome, error) {
+		return e.LatestNodeOutcomes(r.Context(), h.o.Runs)
+	})
+}
+
 func (h *Handler) fillOverview(r *http.Request, e *duckenv.Env, ov *envOverview) error {
 	ctx := r.Context()
 	now := h.o.Now()
@@ -114,7 +122,7 @@ func (h *Handler) fillOverview(r *http.Request, e *duckenv.Env, ov *envOverview)
 	if ov.Alerts, err = e.Alerts().Alerts(ctx, alert.Filter{Open: true, Limit: 20}); err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
-	latest, err := e.LatestNodeOutcomes(ctx, h.o.Runs)
+	latest, err := h.latestOutcomes(r, e)
 	if err != nil {
 		return err
 	}
@@ -315,7 +323,7 @@ func (h *Handler) lineage(r *http.Request, v *view, en Environment) (string, err
 		}
 		opts.Title = "Lineage of " + d.Select
 	}
-	latest, err := e.LatestNodeOutcomes(ctx, h.o.Runs)
+	latest, err := h.latestOutcomes(r, e)
 	if err != nil {
 		return "", err
 	}
@@ -432,7 +440,9 @@ func (h *Handler) model(r *http.Request, v *view, en Environment) (string, error
 	for _, dep := range n.Deps {
 		d.Upstream = append(d.Upstream, dep)
 	}
-	hist, err := e.NodeHistory(r.Context(), names, h.o.Runs)
+	hist, err := fromHistory(r, h, e, "node:"+name, func() ([]duckenv.NodeOutcome, error) {
+		return e.NodeHistory(r.Context(), names, h.o.Runs)
+	})
 	if err != nil {
 		return "", err
 	}
@@ -552,7 +562,7 @@ func (h *Handler) quality(r *http.Request, v *view, en Environment) (string, err
 	if d.Chart, err = h.rateChart(en.Name, pts); err != nil {
 		return "", err
 	}
-	latest, err := e.LatestNodeOutcomes(ctx, h.o.Runs)
+	latest, err := h.latestOutcomes(r, e)
 	if err != nil {
 		return "", err
 	}
