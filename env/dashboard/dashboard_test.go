@@ -3,7 +3,9 @@ package dashboard_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +26,7 @@ import (
 	"github.com/vyaparbazaar/dataops/env/duckenv"
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
+	"github.com/vyaparbazaar/dataops/schedule"
 	"github.com/vyaparbazaar/dataops/snapshot"
 )
 
@@ -38,7 +41,7 @@ func shop(martSQL string) fstest.MapFS {
 models:
   - name: mart_sales
     description: Sales per order.
-    meta: {owner: finance}
+    meta: {owner: finance, critical: true}
     columns:
       - name: order_id
         description: The order.
@@ -123,6 +126,7 @@ principals:
 		Policy:       cfg.Policy(),
 		Auditor:      aud,
 		Prefix:       "/ui",
+		Logger:       slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
@@ -295,3 +299,76 @@ func TestUsers(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// handlerAt serves the fixture's environment as dba with a clock and a
+// timetable.
+func handlerAt(t *testing.T, f *fixture, now time.Time, timetable string) http.Handler {
+	t.Helper()
+	p, err := project.Load(context.Background(), shop(goodMart), project.Options{})
+	require.NoError(t, err)
+	var cfg *schedule.Config
+	if timetable != "" {
+		cfg, err = schedule.ParseConfig([]byte(timetable), "schedules.yml")
+		require.NoError(t, err)
+	}
+	me := env.Principal{Name: "dba", Groups: []string{"dba"}}
+	h, err := dashboard.New(dashboard.Options{Project: p, Environments: []dashboard.Environment{{Name: "production", Env: f.e}},
+		Anonymous: &me, Now: func() time.Time { return now }, Schedule: cfg, Location: time.UTC})
+	require.NoError(t, err)
+	return h
+}
+
+func get(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	return rec.Body.String()
+}
+
+func TestModelChartsShowBaselineAndAnomalies(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(time.Hour)
+	// After the fixture's two builds (one success of 2 rows), five runs of
+	// mart_sales: 10 ms four times, then 50 ms (5× the baseline) with a
+	// third of the rows.
+	for i, ms := range []int{10, 10, 10, 10, 50} {
+		rows := 300
+		if ms == 50 {
+			rows = 100
+		}
+		res := fmt.Sprintf(`[{"unique_id":"mart_sales","resource_type":"model","status":"success","execution_time_ns":%d,"rows_affected":%d}]`, ms*int(time.Millisecond), rows)
+		require.NoError(t, f.e.RecordRun(ctx, duckenv.RunRecord{RunID: fmt.Sprintf("r%d", i), StartedAt: t0.Add(time.Duration(i) * time.Hour),
+			FinishedAt: t0.Add(time.Duration(i)*time.Hour + time.Minute), Status: "success", Results: []byte(res)}))
+	}
+	page := get(t, handlerAt(t, f, t0.Add(6*time.Hour), ""), "/models/mart_sales")
+	assert.Contains(t, page, "baseline 10ms (median of 6 recent successes)")
+	assert.Contains(t, page, `<span id="anomalies">1</span>`)
+	assert.Equal(t, 3, strings.Count(page, `data-kind="anomaly"`), "the slow run; its rows and the fixture's 2 rows against a median of 300")
+	assert.Equal(t, 2, strings.Count(page, `data-kind="baseline"`))
+	assert.Contains(t, page, "5.0× the baseline")
+}
+
+func TestFreshnessAgainstDeadlines(t *testing.T) {
+	f := newFixture(t)
+	timetable := `timezone: UTC
+jobs:
+  - name: sales
+    schedule: "0 5 * * *"
+    select: ["+mart_sales"]
+    deadline: "0 6 * * *"
+`
+	built := time.Now() // the fixture built just now
+	// The same day: fresh, and green on the lineage.
+	h := handlerAt(t, f, built.Add(time.Hour), timetable)
+	ov := get(t, h, "/")
+	assert.Regexp(t, `(?s)mart_sales</a></td><td>[^<]*</td><td>sales</td>.*?<span class="pill st-ok">fresh</span>`, ov)
+	assert.Contains(t, get(t, h, "/lineage"), `data-node="stg_orders" data-status="success"><title>`)
+	assert.Contains(t, get(t, h, "/schedule"), "<code>0 6 * * *</code>")
+	// Three days later nothing was rebuilt: the deadline passed (late)
+	// and the lineage marks the data stale.
+	h = handlerAt(t, f, built.Add(72*time.Hour), timetable)
+	assert.Regexp(t, `(?s)mart_sales</a></td>.*?<span class="pill st-bad">late</span>`, get(t, h, "/"))
+	assert.Regexp(t, `data-node="stg_orders" data-status="stale"><title>[^<]*</title><rect [^>]*fill="#fff59d"`, get(t, h, "/lineage"))
+}
