@@ -280,6 +280,9 @@ func TestDashboardInABrowser(t *testing.T) {
 		assert.Contains(t, text(t, reader, "#failures"), "models/marts/mart_campaign_performance.sql:4")
 		assert.Greater(t, count(t, reader, `#gantt rect[data-kind="wait"]`), 0, "waiting time is drawn")
 		open(t, admin, ui+"/runs/"+failedRun, "#gantt svg")
+		// The failed model's row, in the middle of the picture.
+		_, err := chromedp.Run(admin, chromedp.Evaluate[bool](`document.querySelector(`+jsString(row)+`).scrollIntoView({block: "center"}) === undefined`))
+		require.NoError(t, err)
 		shot(t, admin, "run")
 	})
 
