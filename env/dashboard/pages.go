@@ -238,12 +238,11 @@ func (h *Handler) runs(r *http.Request, v *view, en Environment) (string, error)
 type nodeResult = orchestrate.NodeResult
 
 type runData struct {
-	Run      duckenv.RunRecord
-	Results  []*nodeResult
-	Failed   []*nodeResult
-	Retried  int
-	Gantt    []byte
-	Location func(string) string
+	Run     duckenv.RunRecord
+	Results []*nodeResult
+	Failed  []*nodeResult
+	Retried int
+	Gantt   []byte
 }
 
 func (h *Handler) run(r *http.Request, v *view, en Environment) (string, error) {
