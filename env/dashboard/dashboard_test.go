@@ -302,7 +302,7 @@ func writeFile(path, content string) error { return os.WriteFile(path, []byte(co
 
 // handlerAt serves the fixture's environment as dba with a clock and a
 // timetable.
-func handlerAt(t *testing.T, f *fixture, now time.Time, timetable string) http.Handler {
+func handlerAt(t *testing.T, e *duckenv.Env, now time.Time, timetable string) http.Handler {
 	t.Helper()
 	p, err := project.Load(context.Background(), shop(goodMart), project.Options{})
 	require.NoError(t, err)
@@ -312,7 +312,7 @@ func handlerAt(t *testing.T, f *fixture, now time.Time, timetable string) http.H
 		require.NoError(t, err)
 	}
 	me := env.Principal{Name: "dba", Groups: []string{"dba"}}
-	h, err := dashboard.New(dashboard.Options{Project: p, Environments: []dashboard.Environment{{Name: "production", Env: f.e}},
+	h, err := dashboard.New(dashboard.Options{Project: p, Environments: []dashboard.Environment{{Name: "production", Env: e}},
 		Anonymous: &me, Now: func() time.Time { return now }, Schedule: cfg, Location: time.UTC})
 	require.NoError(t, err)
 	return h
@@ -327,25 +327,26 @@ func get(t *testing.T, h http.Handler, path string) string {
 }
 
 func TestModelChartsShowBaselineAndAnomalies(t *testing.T) {
-	f := newFixture(t)
 	ctx := context.Background()
-	t0 := time.Now().Add(time.Hour)
-	// After the fixture's two builds (one success of 2 rows), five runs of
-	// mart_sales: 10 ms four times, then 50 ms (5× the baseline) with a
-	// third of the rows.
+	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(t.TempDir(), "production.duckdb"), Name: "production"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	// Five recorded runs of mart_sales: 10 ms four times, then 50 ms (5×
+	// the baseline) with a third of the rows.
 	for i, ms := range []int{10, 10, 10, 10, 50} {
 		rows := 300
 		if ms == 50 {
 			rows = 100
 		}
 		res := fmt.Sprintf(`[{"unique_id":"mart_sales","resource_type":"model","status":"success","execution_time_ns":%d,"rows_affected":%d}]`, ms*int(time.Millisecond), rows)
-		require.NoError(t, f.e.RecordRun(ctx, duckenv.RunRecord{RunID: fmt.Sprintf("r%d", i), StartedAt: t0.Add(time.Duration(i) * time.Hour),
+		require.NoError(t, e.RecordRun(ctx, duckenv.RunRecord{RunID: fmt.Sprintf("r%d", i), StartedAt: t0.Add(time.Duration(i) * time.Hour),
 			FinishedAt: t0.Add(time.Duration(i)*time.Hour + time.Minute), Status: "success", Results: []byte(res)}))
 	}
-	page := get(t, handlerAt(t, f, t0.Add(6*time.Hour), ""), "/models/mart_sales")
-	assert.Contains(t, page, "baseline 10ms (median of 6 recent successes)")
+	page := get(t, handlerAt(t, e, t0.Add(6*time.Hour), ""), "/models/mart_sales")
+	assert.Contains(t, page, "baseline 10ms (median of 5 recent successes)")
 	assert.Contains(t, page, `<span id="anomalies">1</span>`)
-	assert.Equal(t, 3, strings.Count(page, `data-kind="anomaly"`), "the slow run; its rows and the fixture's 2 rows against a median of 300")
+	assert.Equal(t, 2, strings.Count(page, `data-kind="anomaly"`), "the slow run, and its rows against a median of 300")
 	assert.Equal(t, 2, strings.Count(page, `data-kind="baseline"`))
 	assert.Contains(t, page, "5.0× the baseline")
 }
@@ -361,14 +362,14 @@ jobs:
 `
 	built := time.Now() // the fixture built just now
 	// The same day: fresh, and green on the lineage.
-	h := handlerAt(t, f, built.Add(time.Hour), timetable)
+	h := handlerAt(t, f.e, built.Add(time.Hour), timetable)
 	ov := get(t, h, "/")
 	assert.Regexp(t, `(?s)mart_sales</a></td><td>[^<]*</td><td>sales</td>.*?<span class="pill st-ok">fresh</span>`, ov)
 	assert.Contains(t, get(t, h, "/lineage"), `data-node="stg_orders" data-status="success"><title>`)
 	assert.Contains(t, get(t, h, "/schedule"), "<code>0 6 * * *</code>")
 	// Three days later nothing was rebuilt: the deadline passed (late)
 	// and the lineage marks the data stale.
-	h = handlerAt(t, f, built.Add(72*time.Hour), timetable)
+	h = handlerAt(t, f.e, built.Add(72*time.Hour), timetable)
 	assert.Regexp(t, `(?s)mart_sales</a></td>.*?<span class="pill st-bad">late</span>`, get(t, h, "/"))
 	assert.Regexp(t, `data-node="stg_orders" data-status="stale"><title>[^<]*</title><rect [^>]*fill="#fff59d"`, get(t, h, "/lineage"))
 }
