@@ -52,8 +52,8 @@ Commands:
   history   show the run history stored in the database
   incidents list incidents; incidents show|note|root-cause|resolve ID ...
   schedule  schedule list: the timetable (schedules.yml) with the next run of every job
-  serve     the scheduler daemon: runs the timetable, serves /healthz, /jobs and /metrics (--addr),
-            and with --pg-addr the environment to PostgreSQL clients, read-only
+  serve     the scheduler daemon: runs the timetable, serves the dashboard (/ui/), /healthz, /jobs and /metrics
+            (--addr), and with --pg-addr the environment to PostgreSQL clients, read-only
   plan      what deploying the project to --target changes (added, modified, removed, rebuilt downstream)
   approve   approve the current plan for --target: approve --target production --plan FINGERPRINT
   deploy    build what changed and its downstream, test, publish; post-deployment tests roll back on failure
@@ -80,7 +80,8 @@ Common flags:
   --config FILE        serve/schedule: the timetable (default: the project's schedules.yml)
   --addr HOST:PORT     serve: where to listen (default 127.0.0.1:8080)
   --pg-addr HOST:PORT  serve: also serve the environment to PostgreSQL clients (psql, BI tools), e.g. 127.0.0.1:5433
-  --users FILE         serve: users for --pg-addr (names, bcrypt hashes, groups; see "users hash")
+  --users FILE         serve: users for --pg-addr and the dashboard (names, bcrypt hashes, groups; see "users hash");
+                       without it the dashboard acts as --as / the local user
   --tls-cert F --tls-key F  serve: TLS for --pg-addr (default: a self-signed certificate; clients use sslmode=require)
   --audit-log FILE     serve: JSON-lines audit log of connections and refusals (default <target-path>/pg-audit.jsonl)
   --pg-allow-plaintext serve: accept passwords without TLS (loopback development only)

@@ -61,8 +61,8 @@ type pgFront struct {
 func (c *cli) startPG(ctx context.Context, e *duckenv.Env, targetPath string, meter metric.Meter, mux *http.ServeMux) (*pgFront, error) {
 	o := c.opts.pg
 	if o.addr == "" {
-		if o.users != "" || o.tlsCert != "" {
-			return nil, errors.New("--users and --tls-cert need --pg-addr")
+		if o.tlsCert != "" {
+			return nil, errors.New("--tls-cert needs --pg-addr")
 		}
 		return nil, nil
 	}

@@ -280,6 +280,11 @@ func (c *cli) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The dashboard (dashboard.go) at /ui/.
+	if err := c.serveDashboard(fsys, targetPath, p, cfg, e, mux); err != nil {
+		_ = pg.shutdown(time.Second)
+		return err
+	}
 	ln, err := net.Listen("tcp", c.opts.addr)
 	if err != nil {
 		_ = pg.shutdown(time.Second)
@@ -287,7 +292,7 @@ func (c *cli) serve(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(c.stdout, "Serving %d jobs of %s on http://%s (/healthz, /jobs, POST /jobs/NAME/run, /metrics); Ctrl-C to stop\n", len(cfg.Jobs), p.Name, ln.Addr())
+	fmt.Fprintf(c.stdout, "Serving %d jobs of %s on http://%s (/ui/, /healthz, /jobs, POST /jobs/NAME/run, /metrics); Ctrl-C to stop\n", len(cfg.Jobs), p.Name, ln.Addr())
 	runErr := d.sched.Run(ctx)
 	if err := pg.shutdown(30 * time.Second); err != nil {
 		fmt.Fprintf(c.stderr, "PostgreSQL front: %v\n", err)

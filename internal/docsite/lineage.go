@@ -6,6 +6,9 @@ import (
 	"html/template"
 	"slices"
 	"strings"
+
+	"github.com/vyaparbazaar/dataops/orchestrate"
+	"github.com/vyaparbazaar/dataops/orchestrate/project"
 )
 
 // Lineage picture geometry, in SVG user units.
@@ -40,6 +43,7 @@ type svgBox struct {
 	Href, Fill   string
 	Stroke       string
 	StrokeW      int
+	Name, Status string
 }
 
 type svgEdge struct {
@@ -68,14 +72,55 @@ type svgData struct {
 // outlined, with links relative to a page one folder down. It returns the
 // SVG and the number of edges.
 func (s *site) lineage(focus string) ([]byte, int, error) {
+	return s.draw(LineageOptions{Focus: focus})
+}
+
+// LineageOptions adapt the lineage picture to a live view (a dashboard).
+type LineageOptions struct {
+	// Focus draws only this node, its ancestors and its descendants, the
+	// focus outlined.
+	Focus string
+	// Only, when not nil, draws only these nodes (a selection); it wins
+	// over Focus's subset, Focus is still outlined.
+	Only map[string]bool
+	// Href returns a box's link (nil: the docs site's page).
+	Href func(name string) string
+	// Style returns a box's fill colour ("" keeps the layer's), a status
+	// written as the box's data-status attribute, and a note added to its
+	// tooltip.
+	Style func(n *orchestrate.Node) (fill, status, note string)
+	// Title names the picture (default "Lineage").
+	Title string
+}
+
+// Lineage draws the project's models, seeds and sources as an SVG picture,
+// laid out as the docs site's lineage (one column per topological depth),
+// with opts' selection, links and colours. Boxes carry data-node (and
+// data-status) attributes.
+func Lineage(p *project.Project, opts LineageOptions) ([]byte, error) {
+	out, _, err := newSite(p, Options{}).draw(opts)
+	return out, err
+}
+
+func (s *site) draw(opts LineageOptions) ([]byte, int, error) {
+	focus := opts.Focus
 	root := ""
 	subset := map[*item]bool{}
-	if focus == "" {
+	switch {
+	case opts.Only != nil:
+		for _, it := range s.items {
+			if opts.Only[it.Node.Name] {
+				subset[it] = true
+			}
+		}
+	case focus == "":
 		for _, it := range s.items {
 			subset[it] = true
 		}
-	} else {
-		root = "../"
+	default:
+		if opts.Href == nil {
+			root = "../"
+		}
 		f := s.by[focus]
 		if f == nil {
 			return nil, 0, fmt.Errorf("docs: no node %q", focus)
@@ -96,6 +141,9 @@ func (s *site) lineage(focus string) ([]byte, int, error) {
 		subset[f] = true
 		walk(f, true)
 		walk(f, false)
+	}
+	if len(subset) == 0 {
+		return nil, 0, fmt.Errorf("lineage: the selection draws no model, seed or source")
 	}
 	// Columns by depth, compressed.
 	var depths []int
@@ -143,7 +191,9 @@ func (s *site) lineage(focus string) ([]byte, int, error) {
 		}
 	}
 	d := svgData{Title: "Lineage"}
-	if focus != "" {
+	if opts.Title != "" {
+		d.Title = opts.Title
+	} else if focus != "" {
 		d.Title = "Lineage of " + focus
 	}
 	pos := map[*item][2]int{}
@@ -162,8 +212,21 @@ func (s *site) lineage(focus string) ([]byte, int, error) {
 			if fill == "" {
 				fill = "#ffffff"
 			}
-			b := svgBox{X: x, Y: y, W: boxW, H: boxH, TX: x + 8, TY: y + boxH/2 + 4, Label: label,
+			b := svgBox{X: x, Y: y, W: boxW, H: boxH, TX: x + 8, TY: y + boxH/2 + 4, Label: label, Name: it.Node.Name,
 				Title: it.Kind + " " + it.Node.Name + layerSuffix(it.Node.Layer), Href: root + it.Href, Fill: fill, Stroke: "#607d8b", StrokeW: 1}
+			if opts.Href != nil {
+				b.Href = opts.Href(it.Node.Name)
+			}
+			if opts.Style != nil {
+				f, status, note := opts.Style(it.Node)
+				if f != "" {
+					b.Fill = f
+				}
+				b.Status = status
+				if note != "" {
+					b.Title += ": " + note
+				}
+			}
 			if it.Node.Name == focus {
 				b.Stroke, b.StrokeW = "#d81b60", 3
 			}
@@ -228,7 +291,7 @@ var svgTmpl = template.Must(template.New("svg").Parse(`<svg xmlns="http://www.w3
 <path d="{{.D}}" fill="none" stroke="{{.Stroke}}" stroke-width="1.2"/>
 {{- end}}
 {{- range .Boxes}}
-<a href="{{.Href}}"><title>{{.Title}}</title><rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" rx="4" fill="{{.Fill}}" stroke="{{.Stroke}}" stroke-width="{{.StrokeW}}"/><text x="{{.TX}}" y="{{.TY}}" fill="#263238">{{.Label}}</text></a>
+<a href="{{.Href}}" data-node="{{.Name}}"{{if .Status}} data-status="{{.Status}}"{{end}}><title>{{.Title}}</title><rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" rx="4" fill="{{.Fill}}" stroke="{{.Stroke}}" stroke-width="{{.StrokeW}}"/><text x="{{.TX}}" y="{{.TY}}" fill="#263238">{{.Label}}</text></a>
 {{- end}}
 </svg>
 `))
