@@ -9,8 +9,8 @@ import (
 
 	"github.com/vyaparbazaar/dataops/env"
 	"github.com/vyaparbazaar/dataops/env/dashboard"
-	"github.com/vyaparbazaar/dataops/env/pgserve"
 	"github.com/vyaparbazaar/dataops/env/duckenv"
+	"github.com/vyaparbazaar/dataops/env/pgserve"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
 	"github.com/vyaparbazaar/dataops/schedule"
 )
