@@ -349,7 +349,7 @@ func (t *srcTable) col(name string) *column {
 func readSchema(ctx context.Context, conn *sql.Conn, catalog string) ([]*srcTable, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT c.schema_name, c.table_name, c.column_name, c.data_type
 FROM duckdb_columns() c JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
-WHERE c.database_name = ? AND c.schema_name <> '_dataops' AND NOT t.temporary
+WHERE c.database_name = ? AND NOT starts_with(c.schema_name, '_dataops') AND NOT t.temporary
 ORDER BY c.schema_name, c.table_name, c.column_index`, catalog)
 	if err != nil {
 		return nil, fmt.Errorf("anonymize: read source schema: %w", err)

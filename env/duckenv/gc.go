@@ -176,9 +176,12 @@ func (e *Env) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		}
 		return tx.Commit()
 	}
+	// A lineage a run is adding a version to right now is left alone: its
+	// new rows are not in the catalog until the run publishes.
+	staging := e.stagingLineages()
 	droppedLineage := map[string]bool{}
 	for _, v := range all {
-		if retained[v.ID] {
+		if retained[v.ID] || (v.lineage != "" && staging[v.lineage]) {
 			continue
 		}
 		var drop []string
@@ -199,7 +202,7 @@ func (e *Env) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	// retained one that no run is building, are seen by no one.
 	for _, lin := range slices.Sorted(mapKeysOf(lineages)) {
 		sp := lineages[lin]
-		if sp.max == 0 || droppedLineage[lin] {
+		if sp.max == 0 || droppedLineage[lin] || staging[lin] {
 			continue
 		}
 		exists, err := tableExists(ctx, e.db, lin)
@@ -309,6 +312,17 @@ func (e *Env) isActiveObject(quoted string) bool {
 		}
 	}
 	return false
+}
+
+// stagingLineages are the lineage tables runs are adding versions to.
+func (e *Env) stagingLineages() map[string]bool {
+	e.stagedMu.Lock()
+	defer e.stagedMu.Unlock()
+	out := make(map[string]bool, len(e.lineageOwner))
+	for l := range e.lineageOwner {
+		out[l] = true
+	}
+	return out
 }
 
 func mapKeysOf[V any](m map[string]V) func(func(string) bool) {

@@ -28,7 +28,9 @@ func (e *Env) ReplaceTables(ctx context.Context, src string) ([]ReplacedTable, e
 		return nil, fmt.Errorf("refresh: open %s: %w", src, err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DETACH "+alias) //nolint:errcheck // best effort
-	rows, err := conn.QueryContext(ctx, `SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1, 2`, alias)
+	// dataops' own schemas (history, versions) belong to each environment.
+	rows, err := conn.QueryContext(ctx, `SELECT schema_name, table_name FROM duckdb_tables()
+WHERE database_name = ? AND NOT starts_with(schema_name, '_dataops') ORDER BY 1, 2`, alias)
 	if err != nil {
 		return nil, err
 	}

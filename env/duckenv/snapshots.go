@@ -354,7 +354,25 @@ func (e *Env) rollbackTo(ctx context.Context, target snapshot.Snapshot, models [
 		return snapshot.Snapshot{}, &CollectedError{Snapshot: target.ID, Models: gone}
 	}
 	set = orderForCreate(set)
-	return e.repoint(ctx, set, remove, snapshot.Snapshot{Kind: snapshot.KindRollback, Actor: actor, Note: note, RestoredFrom: target.ID})
+	snap, err := e.repoint(ctx, set, remove, snapshot.Snapshot{Kind: snapshot.KindRollback, Actor: actor, Note: note, RestoredFrom: target.ID})
+	if err != nil {
+		return snap, err
+	}
+	// The environment no longer runs the code its manifest records for
+	// these models: forget them, so plans and state:modified rebuild them.
+	var changed []string
+	for _, v := range set {
+		if cur, ok := current[v.Model]; !ok || cur.ID != v.ID {
+			changed = append(changed, v.Model)
+		}
+	}
+	for _, v := range remove {
+		changed = append(changed, v.Model)
+	}
+	if err := e.UpdateManifest(ctx, nil, changed); err != nil {
+		return snap, fmt.Errorf("rolled back, but the manifest was not updated: %w", err)
+	}
+	return snap, nil
 }
 
 // orderForCreate orders versions so that a view is created after the

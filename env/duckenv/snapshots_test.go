@@ -390,3 +390,40 @@ func TestCompactShrinksTheFile(t *testing.T) {
 	defer e.Close()
 	assert.Equal(t, int64(1), scalar[int64](t, e, "select count(*) from small"))
 }
+
+// TestGCLeavesAStagedIncrementalAlone: the janitor running while a run has
+// staged new rows of an incremental model (not yet published, so not in
+// the catalog) must not trim them.
+func TestGCLeavesAStagedIncrementalAlone(t *testing.T) {
+	e, clk := wapEnv(t)
+	p := newWAP()
+	require.True(t, p.run(t, e, RunnerOptions{}).OK())
+	clk.t = clk.t.Add(time.Hour)
+	mustExec(t, e, "insert into raw.src values (2, 20), (2, 21)")
+	r := e.Runner(RunnerOptions{})
+	_, err := r.Run(t.Context(), p.nodes[4]) // inc
+	require.NoError(t, err)
+	_, err = e.GC(t.Context(), GCOptions{Retention: &snapshot.Retention{KeepLast: 1}})
+	require.NoError(t, err)
+	_, err = r.Publish(t.Context(), nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), scalar[int64](t, e, "select count(*) from core.inc"), "the staged rows survived the janitor")
+}
+
+// TestReplaceTablesLeavesDataopsSchemasAlone: a refresh copies data, not
+// another environment's history or versions.
+func TestReplaceTablesLeavesDataopsSchemasAlone(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src.duckdb")
+	s, err := Open(t.Context(), Config{Path: src})
+	require.NoError(t, err)
+	mustExec(t, s, "create schema raw; create table raw.t as select 1 as x")
+	mustExec(t, s, `create schema "_dataops_versions"; create table "_dataops_versions"."main__m__v1" as select 'production' as who`)
+	require.NoError(t, s.Close())
+	e := openFile(t)
+	mustExec(t, e, `create schema "_dataops_versions"; create table "_dataops_versions"."main__m__v1" as select 'staging' as who`)
+	tables, err := e.ReplaceTables(t.Context(), src)
+	require.NoError(t, err)
+	require.Len(t, tables, 1)
+	assert.Equal(t, "raw", tables[0].Schema)
+	assert.Equal(t, "staging", scalar[string](t, e, `select who from "_dataops_versions"."main__m__v1"`))
+}

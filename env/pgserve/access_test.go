@@ -97,7 +97,7 @@ func TestAuthentication(t *testing.T) {
 	prod := demoMart(t)
 	dev := openEnv(t, "dev")
 	ts := startServer(t, []*duckenv.Env{prod, dev}, func(cfg *pgserve.Config) {
-		cfg.Limits[env.RoleEngineer] = pgserve.Limits{MaxConnections: 1}
+		cfg.Limits[env.RoleAdmin] = pgserve.Limits{MaxConnections: 1} // analytics engineers administer dev
 	})
 	ctx := context.Background()
 	try := func(url string) error {
@@ -120,7 +120,7 @@ func TestAuthentication(t *testing.T) {
 		require.Equal(t, c.state, sqlState(err), "%s: %v", c.name, err)
 		require.ErrorContains(t, err, c.msg, c.name)
 	}
-	// ravi is an engineer in dev: one connection at most.
+	// ravi, an analytics engineer, administers dev: one connection at most.
 	require.NoError(t, try(ts.url("ravi", "dev")))
 	err := try(ts.url("ravi", "dev"))
 	require.Equal(t, "53300", sqlState(err), "%v", err)

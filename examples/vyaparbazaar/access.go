@@ -113,6 +113,18 @@ func (c *cli) authorize(ctx context.Context, cmd string) error {
 	p := cfg.Principal(c.principalName())
 	object := strings.Join(append([]string{cmd}, c.opts.positional...), " ")
 	c.principal = p
+	if c.opts.database != "" && cfg.File != "" {
+		// Another environment's file is reached through that environment,
+		// whose policy then applies.
+		got, _ := filepath.Abs(c.opts.database)
+		for name, s := range cfg.Environments {
+			other, _ := filepath.Abs(envDatabasePath(targetPath, s))
+			if name != c.opts.target && other == got {
+				return &exitError{code: 2, err: fmt.Errorf("vyaparbazaar %s: --database %s is the database of environment %s, not %s; use --target %s",
+					cmd, c.opts.database, name, c.opts.target, name)}
+			}
+		}
+	}
 	err = env.Check(ctx, cfg.Policy(), &env.FileAuditor{Path: c.auditPath(targetPath)}, p, c.opts.target, act, object, "cli")
 	if errors.Is(err, env.ErrDenied) {
 		return &exitError{code: 1, err: fmt.Errorf("vyaparbazaar %s: %w", cmd, err)}

@@ -353,6 +353,8 @@ type cli struct {
 	// the environment's manifest, when a selector uses it.
 	project  *project.Project
 	stateSel map[string]string
+	// deploying: runs of a deploy leave the manifest to the deploy.
+	deploying bool
 }
 
 // settingsFile holds a project's dataops settings, next to dbt_project.yml.
@@ -670,7 +672,7 @@ func (c *cli) execute(ctx context.Context, e *duckenv.Env, plan *orchestrate.Pla
 // generated as of, else the real clock.
 func (c *cli) runnerOptions(targetPath, runID, cmd string) duckenv.RunnerOptions {
 	o := duckenv.RunnerOptions{FullRefresh: c.opts.fullRefresh, TargetDir: targetPath, ProjectDir: c.opts.projectDir,
-		RunID: runID, Actor: actor(cmd), Fingerprint: c.fingerprint, GitCommit: c.gitCommit}
+		RunID: runID, Actor: actorAs(c.principal.Name, cmd), Fingerprint: c.fingerprint, GitCommit: c.gitCommit}
 	if c.envSettings != nil && c.envSettings.Data == env.DataSample && c.envCfg != nil && c.envCfg.File != "" {
 		o.FreshnessWarnOnly = true
 	}
@@ -705,8 +707,8 @@ func (c *cli) trackIncidents(ctx context.Context, e *duckenv.Env, run *orchestra
 // the nodes the run published (and of the tests and sources that passed),
 // so that state:modified compares against what the environment holds.
 func (c *cli) recordManifest(ctx context.Context, e *duckenv.Env, run *orchestrate.Run) {
-	if c.project == nil || run.Publication == nil {
-		return
+	if c.project == nil || run.Publication == nil || c.deploying {
+		return // a deploy records its manifest once it succeeded
 	}
 	state, err := c.project.State()
 	if err != nil {

@@ -134,7 +134,13 @@ func (c *cli) deployCmd(ctx context.Context) error {
 		return &exitError{code: 1, err: fmt.Errorf("deploy to %s: another deploy is running", c.opts.target)}
 	}
 	defer unlock()
+	c.deploying = true
 	s := c.envSettings
+	// A deploy that died after publishing left the environment on an
+	// untested snapshot: return it to where that deploy started.
+	if err := c.recoverInterruptedDeploy(ctx, e); err != nil {
+		return err
+	}
 	refuse := func(format string, args ...any) error {
 		return &exitError{code: 1, err: fmt.Errorf("deploy to %s refused: %s", c.opts.target, fmt.Sprintf(format, args...))}
 	}
@@ -348,4 +354,31 @@ func (c *cli) notifyDeployment(ctx context.Context, e *duckenv.Env, d env.Deploy
 	if err := al.d.Close(cctx); err != nil {
 		fmt.Fprintf(c.stderr, "warning: deployment notification not delivered: %v\n", err)
 	}
+}
+
+// recoverInterruptedDeploy finds a deployment still recorded as running
+// (its process died) and, when the environment moved on from the snapshot
+// it started on, rolls back to that snapshot and records the outcome.
+func (c *cli) recoverInterruptedDeploy(ctx context.Context, e *duckenv.Env) error {
+	list, err := e.Deployments(ctx, 1)
+	if err != nil || len(list) == 0 || list[0].Outcome != env.OutcomeRunning {
+		return err
+	}
+	d := list[0]
+	cur, err := e.LatestSnapshotID(ctx)
+	if err != nil {
+		return err
+	}
+	d.Outcome, d.FinishedAt = env.OutcomeFailed, time.Now()
+	d.Detail = "interrupted: the deploying process died"
+	if d.SnapshotBefore > 0 && cur != d.SnapshotBefore {
+		if _, err := e.Rollback(ctx, duckenv.RollbackOptions{To: d.SnapshotBefore, Actor: c.principal.Name + " (recovery of interrupted deployment " + d.ID + ")"}); err != nil {
+			return fmt.Errorf("deployment %s was interrupted after publishing and could not be rolled back: %w", d.ID, err)
+		}
+		d.Outcome = env.OutcomeRolledBack
+		d.Detail += fmt.Sprintf("; rolled back to snapshot #%d", d.SnapshotBefore)
+	}
+	d.SnapshotAfter, _ = e.LatestSnapshotID(ctx)
+	fmt.Fprintf(c.stdout, "Deployment %s was interrupted: %s\n", d.ID, d.Detail)
+	return e.RecordDeployment(ctx, d)
 }

@@ -206,6 +206,11 @@ func TestFailedPostDeploymentTestsRollBack(t *testing.T) {
 	code, out, _ = cliRun(t, "deployments", "--project", dir, "--target", "production", "--as", "ravi")
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "rolled_back")
+	// Production runs the old code again: the plan still has the change.
+	code, out, _ = cliRun(t, "plan", "--project", dir, "--target", "production")
+	require.Equal(t, 0, code)
+	assert.NotContains(t, out, "no changes")
+	assert.Contains(t, out, "orders")
 }
 
 // TestKilledDeployLeavesProductionOnItsSnapshot kills the CLI (SIGKILL)
@@ -235,6 +240,27 @@ func TestKilledDeployLeavesProductionOnItsSnapshot(t *testing.T) {
 	code, outS, _ := cliRun(t, "deployments", "--project", dir, "--target", "production", "--as", "ravi")
 	require.Equal(t, 0, code)
 	assert.Contains(t, outS, " running ", "the killed deploy's record says it never finished")
+
+	// The next deploy closes the interrupted one (nothing was published, so
+	// nothing to roll back) and deploys.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "marts", "customer_revenue.sql"), []byte(shop()["models/marts/customer_revenue.sql"]), 0o644))
+	code, outS, errS := cliRun(t, "deploy", "--project", dir, "--target", "production", "--as", "ci")
+	require.Equal(t, 0, code, outS+errS)
+	assert.Contains(t, outS, "was interrupted: interrupted: the deploying process died")
+	assert.Equal(t, "1", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+}
+
+// TestDatabaseFlagCannotReachAnotherEnvironment: with environments
+// configured, --database must be the target environment's own file, so
+// the policy of the environment that owns the data applies.
+func TestDatabaseFlagCannotReachAnotherEnvironment(t *testing.T) {
+	dir := deployProject(t, true)
+	prod := filepath.Join(dir, "target", "production.duckdb")
+	code, _, errOut := cliRun(t, "build", "--project", dir, "--target", "dev", "--database", prod)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "is the database of environment production, not dev")
+	_, err := os.Stat(prod)
+	assert.True(t, os.IsNotExist(err), "nothing was built")
 }
 
 func TestDeployWhileAnotherProcessHoldsTheEnvironment(t *testing.T) {

@@ -55,7 +55,7 @@ var operations = map[string]func(ctx context.Context, d *daemon) error{
 		}
 		// Versions no retained snapshot references (the environment's
 		// default retention).
-		rep, gcErr := d.env.GC(ctx, duckenv.GCOptions{})
+		rep, gcErr := d.env.GC(ctx, duckenv.GCOptions{Retention: d.c.retention()})
 		if gcErr == nil && (len(rep.Dropped) > 0 || len(rep.Forgotten) > 0) {
 			fmt.Fprintf(d.c.stdout, "janitor: forgot %d snapshots, dropped %d relations, freed %d bytes\n", len(rep.Forgotten), len(rep.Dropped), rep.FreedBytes)
 		}

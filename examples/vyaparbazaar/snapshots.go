@@ -35,7 +35,14 @@ const snapshotsUsage = `usage: vyaparbazaar snapshots <list|show|diff|rollback|r
                                     a backup into a new database file (--force overwrites an existing one)`
 
 // actor names who publishes from this CLI.
-func actor(cmd string) string {
+func actor(cmd string) string { return actorAs("", cmd) }
+
+// actorAs names who publishes: the authorized principal when known, else
+// the operating system user.
+func actorAs(principal, cmd string) string {
+	if principal != "" {
+		return principal + " (vyaparbazaar " + cmd + ")"
+	}
 	who := os.Getenv("USER")
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		who = u.Username
@@ -173,7 +180,7 @@ func (c *cli) snapshots(ctx context.Context) error {
 		}
 		return nil
 	case "rollback", "restore-at":
-		opts := duckenv.RollbackOptions{Actor: actor("snapshots " + sub)}
+		opts := duckenv.RollbackOptions{Actor: actorAs(c.principal.Name, "snapshots "+sub)}
 		switch {
 		case sub == "rollback" && c.opts.undo:
 			if len(rest) != 0 {
@@ -228,9 +235,12 @@ func (c *cli) snapshots(ctx context.Context) error {
 		fmt.Fprintln(c.stdout, "Undo with: vyaparbazaar snapshots rollback --undo")
 		return nil
 	case "gc":
-		var opts duckenv.GCOptions
+		opts := duckenv.GCOptions{Retention: c.retention()}
 		if c.opts.keepLast >= 0 || c.opts.keepFor >= 0 {
 			ret := snapshot.DefaultRetention(c.opts.target)
+			if r := c.retention(); r != nil {
+				ret = *r
+			}
 			if c.opts.keepLast >= 0 {
 				ret.KeepLast = c.opts.keepLast
 			}
@@ -362,4 +372,13 @@ func plural(n int64, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// retention is the environment's snapshot retention from environments.yml,
+// or nil for the default.
+func (c *cli) retention() *snapshot.Retention {
+	if c.envSettings == nil || c.envSettings.Retention == nil {
+		return nil
+	}
+	return &snapshot.Retention{KeepLast: c.envSettings.Retention.KeepLast, KeepFor: c.envSettings.Retention.KeepFor}
 }

@@ -49,6 +49,14 @@ func (p *Project) State() (map[string]NodeState, error) {
 			}
 			cfg, _ := json.Marshal([]any{spec.Materialized, spec.Schema, spec.Alias, spec.UniqueKey, spec.IncrementalStrategy})
 			parts = append(parts, NormalizeSQL(c.SQL), string(cfg))
+			if spec.Materialized == MaterializedIncremental {
+				// What an incremental run selects counts too.
+				ci, err := spec.Compile(CompileState{IsIncremental: true})
+				if err != nil {
+					return nil, fmt.Errorf("state of %s: %w", n.Name, err)
+				}
+				parts = append(parts, NormalizeSQL(ci.SQL))
+			}
 		case *Seed:
 			types, _ := json.Marshal(spec.ColumnTypes)
 			parts = append(parts, string(spec.Data), string(types), spec.Delimiter, spec.Relation().Quoted())

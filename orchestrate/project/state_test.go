@@ -37,3 +37,16 @@ func TestNormalizeSQL(t *testing.T) {
 	assert.Equal(t, `select a, "x -- y" from t where s = 'it''s -- no'`,
 		NormalizeSQL("select a,   \"x -- y\"\n  from t -- comment\n where s = 'it''s -- no';"))
 }
+
+func TestStateSeesTheIncrementalBranch(t *testing.T) {
+	load := func(filter string) NodeState {
+		t.Helper()
+		p, err := FromModels(Options{}, &Model{Name: "ev", Materialized: MaterializedIncremental,
+			RawSQL: "select * from raw.events {% if is_incremental() %}where " + filter + "{% endif %}"})
+		require.NoError(t, err)
+		st, err := p.State()
+		require.NoError(t, err)
+		return st["ev"]
+	}
+	assert.NotEqual(t, load("id > 10").Own, load("id > 20").Own, "an edit inside is_incremental() is a change")
+}
