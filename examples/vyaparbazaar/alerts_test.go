@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -276,22 +275,8 @@ func TestServeAlertsOverHTTP(t *testing.T) {
 		"dataops.yml", "alerts:\n  route: {group_wait: 10ms, group_interval: 50ms}\n",
 		"schedules.yml", "jobs:\n  - name: revenue\n    schedule: \"0 3 * * *\"\n    select: [\"+customer_revenue\"]\n")
 	dir := writeProject(t, files)
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--project", dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
-	}()
-	var base string
-	require.Eventually(t, func() bool {
-		out := stdout.String()
-		i := strings.Index(out, "http://")
-		if i < 0 {
-			return false
-		}
-		base = strings.Fields(out[i:])[0]
-		return true
-	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	d := startServe(t, "serve", "--project", dir, "--addr", "127.0.0.1:0")
+	base, stdout, stderr := d.base, d.stdout, d.stderr
 	assert.Contains(t, stdout.String(), "Alerts go to: email (email via 127.0.0.1), slack (slack)")
 	resp, err := http.Post(base+"/jobs/revenue/run", "", nil)
 	require.NoError(t, err)
@@ -322,8 +307,7 @@ func TestServeAlertsOverHTTP(t *testing.T) {
 	resp.Body.Close()
 	assert.Regexp(t, `dataops_alerts_sent_total\{[^}]*receiver="slack"[^}]*\} 1`, string(body))
 
-	cancel()
-	assert.Equal(t, 0, <-done, stderr.String())
+	assert.Equal(t, 0, d.stop(), stderr.String())
 	_, out, _ := cliRun(t, "alerts", "--project", dir)
 	assert.Regexp(t, `customer_revenue\s+-\s+\S+ ago\s+1\s+asha`, out)
 }
@@ -412,22 +396,8 @@ func TestWeeklyReportJobEmailsTheReport(t *testing.T) {
 	dir := writeProject(t, files)
 	code, out, errOut := cliRun(t, "build", "--project", dir)
 	require.Equal(t, 0, code, out+errOut)
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--project", dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
-	}()
-	var base string
-	require.Eventually(t, func() bool {
-		out := stdout.String()
-		i := strings.Index(out, "http://")
-		if i < 0 {
-			return false
-		}
-		base = strings.Fields(out[i:])[0]
-		return true
-	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	d := startServe(t, "serve", "--project", dir, "--addr", "127.0.0.1:0")
+	base, stdout, stderr := d.base, d.stdout, d.stderr
 	resp, err := http.Post(base+"/jobs/weekly/run", "", nil)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -437,7 +407,6 @@ func TestWeeklyReportJobEmailsTheReport(t *testing.T) {
 	assert.Contains(t, msg, "Content-Type: text/plain")
 	assert.Contains(t, msg, "Content-Type: text/html")
 	assert.NotContains(t, msg, "smtp-secret")
-	cancel()
-	assert.Equal(t, 0, <-done, stderr.String())
+	assert.Equal(t, 0, d.stop(), stderr.String())
 	assert.Contains(t, stdout.String(), "weekly report sent to 1 email receiver")
 }

@@ -614,22 +614,8 @@ jobs:
     schedule: "15 0 * * *"
 `)
 	dir := writeProject(t, files)
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--project", dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
-	}()
-	var base string
-	require.Eventually(t, func() bool {
-		out := stdout.String()
-		i := strings.Index(out, "http://")
-		if i < 0 {
-			return false
-		}
-		base = strings.Fields(out[i:])[0]
-		return true
-	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	d := startServe(t, "serve", "--project", dir, "--addr", "127.0.0.1:0")
+	base, stdout, stderr := d.base, d.stdout, d.stderr
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
@@ -680,8 +666,7 @@ jobs:
 	backups, _ := filepath.Glob(filepath.Join(dir, "target", "backups", "dev-*.duckdb"))
 	assert.Len(t, backups, 1)
 
-	cancel()
-	assert.Equal(t, 0, <-done, stderr.String())
+	assert.Equal(t, 0, d.stop(), stderr.String())
 	assert.Contains(t, stdout.String(), "OK customer_revenue")
 	code2, out, _ := cliRun(t, "history", "--project", dir)
 	assert.Equal(t, 0, code2)
@@ -753,4 +738,37 @@ func killWhenPrinted(t *testing.T, cmd *exec.Cmd, marker string) {
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
+}
+
+// testDaemon is a `serve` process started in the test by startServe.
+type testDaemon struct {
+	base           string
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan int
+}
+
+// startServe runs Main("serve", args...) until the test stops it, and
+// returns once it serves HTTP (base is its http:// address).
+func startServe(t *testing.T, args ...string) *testDaemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	d := &testDaemon{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	go func() { d.done <- Main(ctx, args, d.stdout, d.stderr) }()
+	require.Eventually(t, func() bool {
+		out := d.stdout.String()
+		i := strings.Index(out, "http://")
+		if i < 0 {
+			return false
+		}
+		d.base = strings.Fields(out[i:])[0]
+		return true
+	}, 30*time.Second, 10*time.Millisecond, d.stderr.String())
+	return d
+}
+
+// stop cancels the daemon and returns its exit code.
+func (d *testDaemon) stop() int {
+	d.cancel()
+	return <-d.done
 }

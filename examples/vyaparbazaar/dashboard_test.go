@@ -117,26 +117,10 @@ func dashboardDaemon(t *testing.T) (base, dir, failedRun string) {
 	timetable := filepath.Join(t.TempDir(), "schedules.yml")
 	require.NoError(t, os.WriteFile(timetable, []byte(dashboardTimetable), 0o644))
 
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--project", dir, "--target", "production", "--as", "ci", "--addr", "127.0.0.1:0",
-			"--users", users, "--config", timetable, "--as-of", "2026-01-01T08:00:00Z"}, &stdout, &stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		assert.Equal(t, 0, <-done, stderr.String())
-	})
-	require.Eventually(t, func() bool {
-		out := stdout.String()
-		i := strings.Index(out, "http://")
-		if i < 0 {
-			return false
-		}
-		base = strings.Fields(out[i:])[0]
-		return true
-	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	d := startServe(t, "serve", "--project", dir, "--target", "production", "--as", "ci", "--addr", "127.0.0.1:0",
+		"--users", users, "--config", timetable, "--as-of", "2026-01-01T08:00:00Z")
+	t.Cleanup(func() { assert.Equal(t, 0, d.stop(), d.stderr.String()) })
+	base = d.base
 	return base, dir, failedRun
 }
 
