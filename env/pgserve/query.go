@@ -46,7 +46,7 @@ func (s *Server) parse(ctx context.Context, q wire.Query) (wire.PreparedStatemen
 		// table is still a write.
 		return nil, s.refuse(ctx, ss, q.Query, StateReadOnly, "cannot execute "+kw+" in a read-only transaction")
 	}
-	if ss.role == env.RoleReader && mentionsInternal(query) {
+	if ss.role == env.RoleReader && duckenv.MentionsInternalSchemas(query) {
 		return nil, s.refuse(ctx, ss, q.Query, StateInsufficientPrivilege, "the _dataops schemas hold dataops' own tables (run history, versions, incidents), which role reader may not read")
 	}
 	if err := duckenv.CheckReadOnlySQL(query); err != nil {
@@ -361,30 +361,6 @@ func writeKeyword(q string) string {
 		}
 	}
 	return strings.ToUpper(m)
-}
-
-// mentionsInternal reports whether a statement names one of dataops'
-// hidden schemas (_dataops, _dataops_versions, ...) outside string
-// literals. Table functions that take a table name as a string are refused
-// by the guard.
-func mentionsInternal(q string) bool {
-	var b strings.Builder
-	for i := 0; i < len(q); i++ {
-		if q[i] != '\'' {
-			b.WriteByte(q[i])
-			continue
-		}
-		for i++; i < len(q); i++ {
-			if q[i] == '\'' {
-				if i+1 < len(q) && q[i+1] == '\'' {
-					i++
-					continue
-				}
-				break
-			}
-		}
-	}
-	return strings.Contains(strings.ToLower(b.String()), "_dataops")
 }
 
 // skipComments drops leading blanks and comments.

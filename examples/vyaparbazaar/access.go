@@ -182,3 +182,19 @@ func isBoolFlag(a string) bool {
 	}
 	return false
 }
+
+// readerOnly reports whether the principal's only role in the environment
+// is reader (business users, stakeholders): such readers see published
+// data, not dataops' own tables.
+func (c *cli) readerOnly() bool {
+	if c.envCfg == nil || c.envCfg.File == "" {
+		return false
+	}
+	roles := c.envCfg.Policy().Roles(c.principal, c.opts.target)
+	for _, r := range roles {
+		if r != env.RoleReader {
+			return false
+		}
+	}
+	return len(roles) > 0
+}

@@ -1163,6 +1163,9 @@ func (c *cli) query(ctx context.Context) error {
 		return err
 	}
 	defer e.Close()
+	if c.readerOnly() && duckenv.MentionsInternalSchemas(c.opts.positional[0]) {
+		return &exitError{code: 1, err: fmt.Errorf("query: the _dataops schemas hold dataops' own tables (run history, versions, incidents, approvals), which a reader of %s may not read", c.opts.target)}
+	}
 	res, err := e.Query(ctx, c.opts.positional[0])
 	if err != nil {
 		return err

@@ -330,3 +330,24 @@ func TestCommandsWithTheirOwnFlagsAreAuthorizedToo(t *testing.T) {
 	assert.Equal(t, "alerts ack 1", events[len(events)-1].Object)
 	assert.False(t, events[len(events)-1].Allowed)
 }
+
+// TestReadersDoNotReadDataopsOwnTables: a business user queries published
+// marts, not the run history, approvals or versions.
+func TestReadersDoNotReadDataopsOwnTables(t *testing.T) {
+	dir2 := deployProject(t, true)
+	code, _, errOut := cliRun(t, "build", "--project", dir2, "--target", "dev")
+	require.Equal(t, 0, code, errOut)
+	// In dev, engineers may read everything; a reader of production may not
+	// read _dataops tables there.
+	code, out, errOut := cliRun(t, "query", "--project", dir2, "--target", "dev", "select count(*) from _dataops.run_history")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "1")
+	prodDB := filepath.Join(dir2, "target", "production.duckdb")
+	require.NoError(t, os.Rename(filepath.Join(dir2, "target", "dev.duckdb"), prodDB))
+	code, _, errOut = cliRun(t, "query", "--project", dir2, "--target", "production", "--as", "ravi", "select count(*) from _dataops.run_history")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "which a reader of production may not read")
+	code, out, errOut = cliRun(t, "query", "--project", dir2, "--target", "production", "--as", "ravi", "select revenue from marts.customer_revenue where customer_id = 1")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "260")
+}
