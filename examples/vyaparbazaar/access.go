@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vyaparbazaar/dataops/env"
 )
@@ -197,4 +198,35 @@ func (c *cli) readerOnly() bool {
 		}
 	}
 	return len(roles) > 0
+}
+
+// auditResult records how an authorized command ended (the decision was
+// recorded when it started): "completed", or the failure's first line.
+func (c *cli) auditResult(ctx context.Context, cmd string, err error) {
+	act, ok := commandAction(cmd, c.opts.positional)
+	if !ok || c.principal.Name == "" {
+		return
+	}
+	_, targetPath, perr := c.projectFiles()
+	if perr != nil {
+		return
+	}
+	result := "completed"
+	if err != nil {
+		msg := err.Error()
+		var ee *exitError
+		if errors.As(err, &ee) && ee.err == nil {
+			msg = fmt.Sprintf("failed (exit status %d)", ee.code)
+		}
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
+		}
+		result = "failed: " + msg
+	}
+	object := strings.Join(append([]string{cmd}, c.opts.positional...), " ")
+	a := &env.FileAuditor{Path: c.auditPath(targetPath)}
+	if aerr := a.Audit(context.WithoutCancel(ctx), env.AuditEvent{Time: time.Now(), Principal: c.principal.Name, Environment: c.opts.target,
+		Action: act, Object: object, Allowed: true, Result: result, Via: "cli"}); aerr != nil {
+		fmt.Fprintf(c.stderr, "warning: audit log: %v\n", aerr)
+	}
 }

@@ -170,6 +170,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "%v\n", errors.Unwrap(err))
 				return 1
 			}
+			code := sub.Run(ctx, args[1:], stdout, stderr)
+			var res error
+			if code != 0 {
+				res = &exitError{code: code, err: fmt.Errorf("exit status %d", code)}
+			}
+			c.auditResult(ctx, cmd, res)
+			return code
 		}
 		return sub.Run(ctx, args[1:], stdout, stderr)
 	}
@@ -233,6 +240,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cmd == "" {
 		cmd = args[0]
+	} else {
+		c.auditResult(ctx, cmd, err)
 	}
 	if err == nil {
 		return 0

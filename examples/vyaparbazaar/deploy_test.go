@@ -105,6 +105,17 @@ func TestDeployToStagingBuildsOnlyWhatChanged(t *testing.T) {
 	code, out, _ = cliRun(t, "deployments", "--project", dir, "--target", "staging")
 	require.Equal(t, 0, code)
 	assert.Equal(t, 2, strings.Count(out, " deployed "), out)
+
+	// The audit log has each decision and how the command ended.
+	events, err := env.ReadAuditLog(filepath.Join(dir, "target", "staging.audit.jsonl"))
+	require.NoError(t, err)
+	var results []string
+	for _, ev := range events {
+		if ev.Object == "deploy" {
+			results = append(results, ev.Result)
+		}
+	}
+	assert.Equal(t, []string{"allowed", "completed", "allowed", "completed", "allowed", "completed"}, results)
 }
 
 func TestProductionDeployNeedsApprovalWindowAndRole(t *testing.T) {
