@@ -213,10 +213,12 @@ func (c *cli) auditResult(ctx context.Context, cmd string, err error) {
 	}
 	result := "completed"
 	if err != nil {
-		msg := err.Error()
+		var msg string
 		var ee *exitError
 		if errors.As(err, &ee) && ee.err == nil {
-			msg = fmt.Sprintf("failed (exit status %d)", ee.code)
+			msg = fmt.Sprintf("exit status %d", ee.code)
+		} else {
+			msg = err.Error()
 		}
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[:i]
