@@ -81,6 +81,9 @@ func (e *DeniedError) Error() string {
 	if e.Principal == "" && e.Reason == "" {
 		return "permission denied"
 	}
+	if e.Environment == "" {
+		return fmt.Sprintf("permission denied: %s may not %s (%s)", e.Principal, e.Action, e.Reason)
+	}
 	return fmt.Sprintf("permission denied: %s may not %s in %s (%s)", e.Principal, e.Action, e.Environment, e.Reason)
 }
 

@@ -51,3 +51,37 @@ func TestDefaultPolicyIsTheSeedsTable(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+func TestResolveChecksOSUsersOnceConfigured(t *testing.T) {
+	open, err := env.ParseConfig([]byte("environments: {dev: {}}\nprincipals:\n  ci: {groups: [deployment]}\n"), "environments.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := open.Resolve("ci", "asha")
+	if err != nil || p.Name != "ci" {
+		t.Fatalf("without os_users a claim is taken at its word: %v %v", p, err)
+	}
+	strict, err := env.ParseConfig([]byte(`environments: {dev: {}}
+principals:
+  ci: {groups: [deployment], os_users: [svc-deploy]}
+  dba: {groups: [dba], os_users: [postgres-admin]}
+  "*": {groups: [analytics-engineers]}
+`), "environments.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.Resolve("ci", "asha"); err == nil || !errors.Is(err, env.ErrDenied) {
+		t.Fatalf("asha claimed ci: %v", err)
+	} else if want := "permission denied: asha may not act as ci (ci does not list OS user asha in its os_users)"; err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if p, err := strict.Resolve("ci", "svc-deploy"); err != nil || p.Name != "ci" || p.Groups[0] != "deployment" {
+		t.Errorf("svc-deploy as ci: %v %v", p, err)
+	}
+	if p, err := strict.Resolve("", "postgres-admin"); err != nil || p.Name != "dba" {
+		t.Errorf("an account acts as the principal listing it: %v %v", p, err)
+	}
+	if p, err := strict.Resolve("", "asha"); err != nil || p.Name != "asha" || p.Groups[0] != "analytics-engineers" {
+		t.Errorf("others act as themselves: %v %v", p, err)
+	}
+}

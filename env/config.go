@@ -85,9 +85,15 @@ type RetentionConfig struct {
 	KeepFor  time.Duration `yaml:"keep_for"`
 }
 
-// PrincipalConfig lists a principal's groups.
+// PrincipalConfig lists a principal's groups and, optionally, the operating
+// system accounts that may act as it.
 type PrincipalConfig struct {
 	Groups []string `yaml:"groups"`
+	// OSUsers are the operating-system accounts allowed to act as this
+	// principal on the command line. As soon as any principal lists some,
+	// identities are checked: an account acts as the principal that lists
+	// it, and may claim another one only if that one lists it too.
+	OSUsers []string `yaml:"os_users"`
 }
 
 // Config is a project's environments.yml.
@@ -228,6 +234,43 @@ func (c *Config) Principal(name string) Principal {
 		p.Groups = []string{"analytics-engineers"}
 	}
 	return p
+}
+
+// checksOSUsers reports whether any principal names its OS accounts.
+func (c *Config) checksOSUsers() bool {
+	for _, pc := range c.Principals {
+		if len(pc.OSUsers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Resolve says who the operating-system account osUser acts as, when it
+// claims the principal claimed ("" for none). Without os_users in the
+// config the claim is taken at its word (local development). With them,
+// a claim is honoured only for a principal that lists osUser, and without
+// a claim osUser acts as the principal listing it (else as itself).
+func (c *Config) Resolve(claimed, osUser string) (Principal, error) {
+	if !c.checksOSUsers() {
+		if claimed == "" {
+			claimed = osUser
+		}
+		return c.Principal(claimed), nil
+	}
+	if claimed != "" && claimed != osUser {
+		if pc, ok := c.Principals[claimed]; ok && slices.Contains(pc.OSUsers, osUser) {
+			return c.Principal(claimed), nil
+		}
+		return Principal{}, &DeniedError{Principal: osUser, Action: "act as " + Action(claimed),
+			Reason: fmt.Sprintf("%s does not list OS user %s in its os_users", claimed, osUser)}
+	}
+	for _, name := range slices.Sorted(mapKeys(c.Principals)) {
+		if name != "*" && slices.Contains(c.Principals[name].OSUsers, osUser) {
+			return c.Principal(name), nil
+		}
+	}
+	return c.Principal(osUser), nil
 }
 
 // NeedsPostDeployTests reports whether deploys to s run every test after

@@ -42,19 +42,19 @@ func (c *cli) environments(fsys fs.FS) (*env.Config, *env.Settings, error) {
 	return cfg, s, nil
 }
 
-// principalName is who runs the CLI: --as, else $DATAOPS_USER, else the
-// operating system user.
-func (c *cli) principalName() string {
-	if c.opts.as != "" {
-		return c.opts.as
+// principal is who runs the CLI: the operating-system account, acting as
+// the principal claimed with --as or $DATAOPS_USER when environments.yml
+// allows it (env.Config.Resolve).
+func (c *cli) resolvePrincipal(cfg *env.Config) (env.Principal, error) {
+	claimed := c.opts.as
+	if claimed == "" {
+		claimed = os.Getenv("DATAOPS_USER")
 	}
-	if u := os.Getenv("DATAOPS_USER"); u != "" {
-		return u
-	}
+	osUser := "unknown"
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+		osUser = u.Username
 	}
-	return "unknown"
+	return cfg.Resolve(claimed, osUser)
 }
 
 // commandAction is the action a command needs on its environment, if it
@@ -111,8 +111,17 @@ func (c *cli) authorize(ctx context.Context, cmd string) error {
 	if err != nil {
 		return err
 	}
-	p := cfg.Principal(c.principalName())
 	object := strings.Join(append([]string{cmd}, c.opts.positional...), " ")
+	p, err := c.resolvePrincipal(cfg)
+	if err != nil {
+		osUser := "unknown"
+		if u, uerr := user.Current(); uerr == nil {
+			osUser = u.Username
+		}
+		_ = (&env.FileAuditor{Path: c.auditPath(targetPath)}).Audit(ctx, env.AuditEvent{Time: time.Now(), Principal: osUser,
+			Environment: c.opts.target, Action: "act as " + env.Action(c.opts.as), Object: object, Result: err.Error(), Via: "cli"})
+		return &exitError{code: 1, err: fmt.Errorf("vyaparbazaar %s: %w", cmd, err)}
+	}
 	c.principal = p
 	if c.opts.database != "" && cfg.File != "" {
 		// Another environment's file is reached through that environment,

@@ -53,7 +53,10 @@ func (c *cli) serveDashboard(fsys fs.FS, targetPath string, p *project.Project, 
 		}
 		o.Auth = users
 	} else {
-		me := cfg.Principal(c.principalName())
+		me, err := c.resolvePrincipal(cfg)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
 		o.Anonymous = &me
 	}
 	h, err := dashboard.New(o)

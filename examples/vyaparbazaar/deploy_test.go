@@ -362,3 +362,18 @@ func TestReadersDoNotReadDataopsOwnTables(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "260")
 }
+
+// TestClaimingAnotherPrincipalNeedsOSUsers: once environments.yml names the
+// OS accounts of the pipeline, nobody else can claim to be it.
+func TestClaimingAnotherPrincipalNeedsOSUsers(t *testing.T) {
+	strict := strings.Replace(environmentsYML, "  ci: {groups: [deployment]}\n", "  ci: {groups: [deployment], os_users: [svc-deploy-only]}\n", 1)
+	dir := writeProject(t, with(shop(), "environments.yml", strict, "schedules.yml", schedulesWithWindow(true)))
+	code, _, errOut := cliRun(t, "deploy", "--project", dir, "--target", "staging", "--as", "ci")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "may not act as ci (ci does not list OS user")
+	events, err := env.ReadAuditLog(filepath.Join(dir, "target", "staging.audit.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	assert.Equal(t, env.Action("act as ci"), events[0].Action)
+	assert.False(t, events[0].Allowed)
+}
