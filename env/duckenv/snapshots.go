@@ -416,3 +416,39 @@ func orderForCreate(vs []*versionRow) []*versionRow {
 	}
 	return out
 }
+
+// Unpublish removes models from what readers see — their relations are
+// dropped — in one transaction that records a publish snapshot without
+// them (a deploy of a project that no longer has them). Their versions stay
+// until the janitor collects them, so a rollback brings them back. Names
+// that are not published are ignored; it returns the models removed.
+func (e *Env) Unpublish(ctx context.Context, models []string, meta snapshot.Snapshot) ([]string, error) {
+	if err := e.ensureVersions(ctx); err != nil {
+		return nil, err
+	}
+	_, current, err := currentVersions(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	var remove []*versionRow
+	var names []string
+	for _, m := range models {
+		if v, ok := current[m]; ok {
+			remove = append(remove, v)
+			names = append(names, m)
+		}
+	}
+	if len(remove) == 0 {
+		return nil, nil
+	}
+	if meta.Kind == "" {
+		meta.Kind = snapshot.KindPublish
+	}
+	if meta.Note == "" {
+		meta.Note = "removed " + strings.Join(names, ", ")
+	}
+	if _, err := e.repoint(ctx, nil, remove, meta); err != nil {
+		return nil, err
+	}
+	return names, nil
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/vyaparbazaar/dataops/env/duckenv"
 	"github.com/vyaparbazaar/dataops/orchestrate"
 	"github.com/vyaparbazaar/dataops/orchestrate/project"
+	"github.com/vyaparbazaar/dataops/snapshot"
 )
 
 // deployPlan compares the project with the environment's manifest.
@@ -262,6 +263,13 @@ func (c *cli) deployCmd(ctx context.Context) error {
 			return rollback("post-deployment tests failed: " + strings.Join(failed, ", "))
 		}
 	}
+	// Models the project no longer has stop being served (a rollback
+	// brings them back while their versions are retained).
+	removed, err := e.Unpublish(context.WithoutCancel(ctx), plan.Removed, snapshot.Snapshot{RunID: dep.RunID, Actor: c.principal.Name + " (deploy " + dep.ID + ")",
+		Fingerprint: plan.Project, GitCommit: plan.Commit})
+	if err != nil {
+		return rollback("removing " + strings.Join(plan.Removed, ", ") + ": " + err.Error())
+	}
 	if err := e.UpdateManifest(context.WithoutCancel(ctx), current, plan.Removed); err != nil {
 		return finish(env.OutcomeFailed, "manifest not updated: "+err.Error())
 	}
@@ -271,8 +279,8 @@ func (c *cli) deployCmd(ctx context.Context) error {
 		}
 	}
 	detail := ""
-	if len(plan.Removed) > 0 {
-		detail = "removed from the project but still served (drop them by hand or roll back): " + strings.Join(plan.Removed, ", ")
+	if len(removed) > 0 {
+		detail = "no longer served (removed from the project): " + strings.Join(removed, ", ")
 	}
 	return finish(env.OutcomeDeployed, detail)
 }

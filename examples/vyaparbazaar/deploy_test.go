@@ -377,3 +377,24 @@ func TestClaimingAnotherPrincipalNeedsOSUsers(t *testing.T) {
 	assert.Equal(t, env.Action("act as ci"), events[0].Action)
 	assert.False(t, events[0].Allowed)
 }
+
+// TestDeployStopsServingRemovedModels: a model deleted from the project is
+// no longer served after the deploy; a rollback brings it back.
+func TestDeployStopsServingRemovedModels(t *testing.T) {
+	dir := deployProject(t, true)
+	db := filepath.Join(dir, "target", "staging.duckdb")
+	code, out, errOut := cliRun(t, "deploy", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code, out+errOut)
+	require.NoError(t, os.Remove(filepath.Join(dir, "models", "marts", "customer_revenue.sql")))
+	schema := filepath.Join(dir, "models", "marts", "schema.yml")
+	require.NoError(t, os.WriteFile(schema, []byte(strings.Replace(shop()["models/marts/schema.yml"],
+		"  - name: customer_revenue\n    columns:\n      - name: customer_id\n        tests: [unique, not_null]\n", "", 1)), 0o644))
+	code, out, errOut = cliRun(t, "deploy", "--project", dir, "--target", "staging")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "- customer_revenue")
+	assert.Contains(t, out, "no longer served (removed from the project): customer_revenue")
+	assert.Equal(t, "0", queryOne(t, db, "select count(*) from information_schema.tables where table_name = 'customer_revenue'"))
+	code, out, errOut = cliRun(t, "snapshots", "--project", dir, "--target", "staging", "--as", "dba", "rollback", "1")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "260", queryOne(t, db, "select revenue from marts.customer_revenue where customer_id = 1"))
+}
