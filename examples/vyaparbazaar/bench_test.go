@@ -201,14 +201,8 @@ func runStatements(ctx context.Context, db *sql.DB, stmts []stmt) error {
 func BenchmarkRecoveryOverhead(b *testing.B) {
 	scale := benchScale(b, 0.01)
 	ctx := context.Background()
-	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), "bench.duckdb")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := demoEnv(b, "bench.duckdb", scale)
 	defer e.Close()
-	if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
 	p, err := project.Load(ctx, demo.Project(), project.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -280,17 +274,7 @@ func BenchmarkRecoveryOverhead(b *testing.B) {
 func BenchmarkPublishOverhead(b *testing.B) {
 	scale := benchScale(b, 0.1)
 	ctx := context.Background()
-	open := func(name string) *duckenv.Env {
-		e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), name)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
-			b.Fatal(err)
-		}
-		return e
-	}
-	plainEnv, wapEnv := open("plain.duckdb"), open("wap.duckdb")
+	plainEnv, wapEnv := demoEnv(b, "plain.duckdb", scale), demoEnv(b, "wap.duckdb", scale)
 	defer plainEnv.Close()
 	defer wapEnv.Close()
 	p, err := project.Load(ctx, demo.Project(), project.Options{})
@@ -346,14 +330,8 @@ func BenchmarkPublishOverhead(b *testing.B) {
 func BenchmarkModifiedOnlyBuild(b *testing.B) {
 	scale := benchScale(b, 0.1)
 	ctx := context.Background()
-	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), "ci.duckdb")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := demoEnv(b, "ci.duckdb", scale)
 	defer e.Close()
-	if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
 	orig, err := project.Load(ctx, demo.Project(), project.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -453,4 +431,20 @@ func benchScale(b *testing.B, def float64) float64 {
 		b.Fatal(err)
 	}
 	return v
+}
+
+// demoEnv opens a database file named name and generates the demo's data
+// at scale into it.
+func demoEnv(b *testing.B, name string, scale float64) *duckenv.Env {
+	b.Helper()
+	ctx := context.Background()
+	e, err := duckenv.Open(ctx, duckenv.Config{Path: filepath.Join(b.TempDir(), name)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := demo.Generate(ctx, e.DB(), demo.Options{Scale: scale, Seed: 1}); err != nil {
+		e.Close()
+		b.Fatal(err)
+	}
+	return e
 }

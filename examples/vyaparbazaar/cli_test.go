@@ -294,10 +294,10 @@ func TestHelperHoldLock(t *testing.T) {
 	time.Sleep(time.Minute)
 }
 
-func TestLockedDatabaseIsAClearError(t *testing.T) {
-	dir := writeProject(t, shop())
-	db := filepath.Join(dir, "target", "dev.duckdb")
-	require.NoError(t, os.MkdirAll(filepath.Dir(db), 0o755))
+// holdLock starts a child process that holds db open read-write until the
+// test ends, and returns once it does.
+func holdLock(t *testing.T, db string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
 	cmd.Env = append(os.Environ(), "VYAPARBAZAAR_HOLD_LOCK="+db)
 	stdout, err := cmd.StdoutPipe()
@@ -308,6 +308,14 @@ func TestLockedDatabaseIsAClearError(t *testing.T) {
 	_, err = stdout.Read(buf)
 	require.NoError(t, err)
 	require.Equal(t, "locked\n", string(buf))
+	return cmd
+}
+
+func TestLockedDatabaseIsAClearError(t *testing.T) {
+	dir := writeProject(t, shop())
+	db := filepath.Join(dir, "target", "dev.duckdb")
+	require.NoError(t, os.MkdirAll(filepath.Dir(db), 0o755))
+	cmd := holdLock(t, db)
 
 	code, out, errOut := cliRun(t, "build", "--project", dir, "--lock-retries", "2")
 	assert.Equal(t, 1, code, out)
